@@ -1,0 +1,2 @@
+/* placeholder: the CPU backend is being written */
+#include <stdlib.h>

@@ -1,0 +1,2 @@
+/* placeholder: the ONNX frontend is being written */
+#include <stdlib.h>

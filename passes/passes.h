@@ -1,0 +1,82 @@
+/* passes: graph passes, lowering (graph IR -> loop IR), loop passes, and the pipeline that
+ * runs them by name.
+ *
+ * A pipeline is a comma-separated list of pass names, e.g.
+ *   "infer-shapes,fold-constants,dce,lower"
+ * Graph passes run before "lower", loop passes after it. The pipeline calls an observer
+ * after (and before) each pass so the driver can print IR (--print-ir-after=PASS); the
+ * library itself never prints.
+ */
+#ifndef DLC_PASSES_H
+#define DLC_PASSES_H
+
+#include "ir/graph.h"
+#include "ir/loop.h"
+#include "support/support.h"
+
+/* Input shapes pinned by the user (--shape name=1x3x224x224). */
+typedef struct dlc_shape_override {
+    const char *name;
+    int rank;
+    int64_t dims[DLC_MAX_RANK];
+} dlc_shape_override;
+
+typedef struct dlc_pass_options {
+    const dlc_shape_override *shapes;
+    int nshapes;
+    /* Constants folded at compile time may have at most this many elements (0 = default). */
+    int64_t fold_limit;
+} dlc_pass_options;
+
+typedef enum dlc_pass_kind { DLC_PASS_GRAPH, DLC_PASS_LOWER, DLC_PASS_LOOP } dlc_pass_kind;
+
+typedef struct dlc_pass {
+    const char *name;
+    const char *description;
+    dlc_pass_kind kind;
+    int (*run_graph)(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
+    int (*run_loop)(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
+} dlc_pass;
+
+const dlc_pass *dlc_pass_find(const char *name);
+int dlc_pass_count(void);
+const dlc_pass *dlc_pass_at(int i);
+
+/* Default graph pipeline up to and including lowering. */
+#define DLC_DEFAULT_GRAPH_PIPELINE "infer-shapes,fold-constants,dce,check-static,lower"
+
+/* Called before/after each pass with whichever IR is current (exactly one is non-NULL). */
+typedef void (*dlc_pass_observer)(const char *pass, bool after, const dlc_graph *g,
+                                  const dlc_loop_func *f, void *user);
+
+/* Runs `pipeline` on *g. Once "lower" has run, *g is freed and set to NULL and *f holds the
+ * loop function; loop passes then transform *f. Errors name the pass. */
+int dlc_pipeline_run(const char *pipeline, dlc_graph **g, dlc_loop_func **f,
+                     const dlc_pass_options *opts, dlc_pass_observer obs, void *user,
+                     dlc_error *err);
+
+/* Individual passes (also reachable by name). */
+/* Infers dtype and shape of every value; constant inputs are propagated (a Shape of a known
+ * shape, small integer arithmetic on constants) so that torch's Shape->Gather->Concat->Reshape
+ * chains resolve. Errors name the node, op and what does not fit. */
+int dlc_infer_shapes(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
+/* Evaluates nodes whose inputs are all constant (through lowering and the loop interpreter)
+ * and replaces their outputs with constants. */
+int dlc_fold_constants(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
+/* Removes nodes whose outputs nothing uses, and unused values. */
+int dlc_dce(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
+/* Fails, naming the value and dimension, if any shape is still unknown or symbolic. */
+int dlc_check_static(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
+
+/* Lowers a shape-inferred, static graph to a loop function. Every node becomes loop nests
+ * whose statements carry loc(node name). Unsupported ops/attributes are an error naming the
+ * node, op and attribute. */
+dlc_loop_func *dlc_lower(const dlc_graph *g, dlc_error *err);
+/* True if `op` (default domain) has a lowering; used by inspect and for error messages. */
+bool dlc_lower_supports(const char *op);
+
+/* Evaluates one node on constant inputs (lowering it alone and interpreting). On success
+ * returns 0 and fills outs[k] (caller frees) for each node output. */
+int dlc_eval_node(const dlc_graph *g, const dlc_node *n, dlc_tensor **outs, dlc_error *err);
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder: the pass pipeline is being written */
+#include <stdlib.h>
