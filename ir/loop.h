@@ -14,6 +14,15 @@
  * Expressions are pure and typed. Both arms of select() are evaluated, so a load that might
  * be out of bounds must be guarded by an `if`, not by select().
  *
+ * Semantics every consumer (interpreter, CPU backend, simulator) implements identically:
+ *  - max/min on floats propagate NaN (numpy maximum, LLVM llvm.maximum); on ints as usual.
+ *  - f16/bf16 arithmetic is done in f32 and rounded to the type after each operation.
+ *  - cast float->int truncates toward zero (out-of-range values are unspecified, as in C);
+ *    cast to bool is `!= 0`; int->float rounds to nearest.
+ *  - integer div/rem/floordiv/mod by zero is an error in the interpreter, unspecified in
+ *    compiled code; shifts by >= the bit width give 0 (shl, logical shr) or the sign (ashr).
+ *  - round() is half-to-even; sigmoid(x) = 1/(1+exp(-x)); rsqrt(x) = 1/sqrt(x).
+ *
  * Ownership: the function owns everything in it. Constructors named dlc_expr_* and
  * dlc_stmt_* take ownership of the expression/statement pointers passed to them and return
  * a new object owned by the caller until it is handed on (isl's __isl_take/__isl_give style).
