@@ -1,0 +1,151 @@
+/* Runtime: tensors, half-precision conversions, .npy I/O; support: errors and strings. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "runtime/runtime.h"
+
+Test(dtype, names_round_trip) {
+    for (int t = 1; t < DLC_DTYPE_COUNT; t++) {
+        const char *n = dlc_dtype_name((dlc_dtype)t);
+        cr_assert_eq(dlc_dtype_parse(n, strlen(n)), (dlc_dtype)t, "%s", n);
+        cr_assert_gt(dlc_dtype_size((dlc_dtype)t), 0);
+    }
+    cr_assert_eq(dlc_dtype_parse("f33", 3), DLC_DTYPE_INVALID);
+}
+
+Test(tensor, rejects_negative_and_huge) {
+    dlc_error err = {0};
+    int64_t neg[2] = {2, -1};
+    cr_assert_null(dlc_tensor_new(DLC_F32, 2, neg, &err));
+    cr_assert(strstr(err.msg, "negative"), "%s", err.msg);
+    dlc_error_clear(&err);
+    int64_t huge[3] = {1 << 30, 1 << 30, 1 << 30};
+    cr_assert_null(dlc_tensor_new(DLC_F32, 3, huge, &err));
+    cr_assert(strstr(err.msg, "too large"), "%s", err.msg);
+}
+
+Test(half, f16_conversions) {
+    cr_assert_eq(dlc_f32_to_f16(1.0f), 0x3c00);
+    cr_assert_eq(dlc_f32_to_f16(-2.0f), 0xc000);
+    cr_assert_eq(dlc_f32_to_f16(65504.0f), 0x7bff);
+    cr_assert_eq(dlc_f32_to_f16(1e6f), 0x7c00);                 /* overflow -> inf */
+    cr_assert_eq(dlc_f32_to_f16(5.960464477539063e-08f), 0x0001); /* smallest subnormal */
+    cr_assert_eq(dlc_f32_to_f16(1.0f + 1.0f / 4096), 0x3c00);   /* tie rounds to even */
+    cr_assert(isnan(dlc_f16_to_f32(dlc_f32_to_f16(NAN))));
+    for (uint32_t h = 0; h < 0x7c00; h++) /* every finite positive half survives the trip */
+        cr_assert_eq(dlc_f32_to_f16(dlc_f16_to_f32((uint16_t)h)), h, "0x%x", h);
+    cr_assert_eq(dlc_f32_to_bf16(1.0f), 0x3f80);
+    cr_assert_float_eq(dlc_bf16_to_f32(dlc_f32_to_bf16(3.140625f)), 3.140625f, 0);
+}
+
+Test(npy, round_trip_every_dtype) {
+    char path[] = "/tmp/dlc_npy_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    for (int t = 1; t < DLC_DTYPE_COUNT; t++) {
+        if (t == DLC_BF16) continue; /* numpy has no bfloat16 */
+        int64_t dims[3] = {2, 3, 4};
+        dlc_tensor *a = dlc_tensor_new((dlc_dtype)t, 3, dims, NULL);
+        dlc_tensor_fill_random(a, 7);
+        dlc_error err = {0};
+        cr_assert_eq(dlc_npy_write(path, a, &err), 0, "%s", err.msg);
+        dlc_tensor *b = dlc_npy_read(path, &err);
+        cr_assert_not_null(b, "%s", err.msg);
+        cr_assert_eq(b->dtype, a->dtype);
+        cr_assert_eq(b->rank, 3);
+        cr_assert_eq(b->dims[2], 4);
+        cr_assert_eq(memcmp(a->data, b->data, dlc_tensor_nbytes(a)), 0);
+        dlc_tensor_free(a);
+        dlc_tensor_free(b);
+    }
+    close(fd);
+    unlink(path);
+}
+
+Test(npy, scalar_and_empty) {
+    char path[] = "/tmp/dlc_npy_XXXXXX";
+    close(mkstemp(path));
+    dlc_tensor *s = dlc_tensor_new(DLC_F64, 0, NULL, NULL);
+    ((double *)s->data)[0] = 2.5;
+    cr_assert_eq(dlc_npy_write(path, s, NULL), 0);
+    dlc_tensor *r = dlc_npy_read(path, NULL);
+    cr_assert_eq(r->rank, 0);
+    cr_assert_eq(((double *)r->data)[0], 2.5);
+    dlc_tensor_free(s);
+    dlc_tensor_free(r);
+    int64_t zero[2] = {0, 5};
+    dlc_tensor *e = dlc_tensor_new(DLC_I32, 2, zero, NULL);
+    cr_assert_eq(dlc_npy_write(path, e, NULL), 0);
+    r = dlc_npy_read(path, NULL);
+    cr_assert_eq(r->dims[0], 0);
+    cr_assert_eq(r->dims[1], 5);
+    dlc_tensor_free(e);
+    dlc_tensor_free(r);
+    unlink(path);
+}
+
+static void expect_parse_error(const char *bytes, size_t n, const char *needle) {
+    dlc_error err = {0};
+    dlc_tensor *t = dlc_npy_parse((const uint8_t *)bytes, n, "x.npy", &err);
+    cr_assert_null(t);
+    cr_assert(strstr(err.msg, needle), "expected '%s' in '%s'", needle, err.msg);
+    cr_assert(strncmp(err.msg, "x.npy:", 6) == 0, "%s", err.msg);
+}
+
+static size_t make_npy(char *buf, const char *hdr, size_t data_bytes) {
+    size_t h = strlen(hdr);
+    memcpy(buf, "\x93NUMPY\x01\x00", 8);
+    buf[8] = (char)h;
+    buf[9] = 0;
+    memcpy(buf + 10, hdr, h);
+    memset(buf + 10 + h, 0, data_bytes);
+    return 10 + h + data_bytes;
+}
+
+Test(npy, malformed_inputs_are_errors) {
+    char buf[512];
+    expect_parse_error("hello", 5, "bad magic");
+    size_t n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (4,), }\n", 8);
+    expect_parse_error(buf, n, "truncated .npy data");
+    n = make_npy(buf, "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }\n", 4);
+    expect_parse_error(buf, n, "unsupported .npy dtype");
+    n = make_npy(buf, "{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }\n", 4);
+    expect_parse_error(buf, n, "Fortran");
+    n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }\n", 4);
+    expect_parse_error(buf, n, "malformed shape");
+    n = make_npy(buf, "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1099511627776), }\n", 4);
+    expect_parse_error(buf, n, "too large");
+    n = make_npy(buf, "{'descr': '<f4', 'shape': (1,), }\n", 4);
+    expect_parse_error(buf, n, "lacks");
+    /* Every truncation of a valid file fails cleanly. */
+    n = make_npy(buf, "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 2), }\n", 32);
+    for (size_t k = 0; k < n; k++) {
+        dlc_error err = {0};
+        cr_assert_null(dlc_npy_parse((const uint8_t *)buf, k, "t.npy", &err), "prefix %zu", k);
+        cr_assert(err.set);
+    }
+    cr_assert_not_null(dlc_npy_parse((const uint8_t *)buf, n, "t.npy", NULL));
+}
+
+Test(support, error_context_and_strbuf) {
+    dlc_error err = {0};
+    dlc_error_set(&err, "inner %d", 1);
+    dlc_error_set(&err, "ignored");
+    dlc_error_prefix(&err, "node '%s'", "n1");
+    dlc_error_prefix(&err, "m.onnx");
+    cr_assert_str_eq(err.msg, "m.onnx: node 'n1': inner 1");
+    dlc_strbuf sb = {0};
+    for (int i = 0; i < 1000; i++) dlc_strbuf_printf(&sb, "%d,", i % 10);
+    cr_assert_eq(sb.len, 2000);
+    char *s = dlc_strbuf_take(&sb);
+    cr_assert_eq(strncmp(s, "0,1,2,", 6), 0);
+    free(s);
+    int64_t r;
+    cr_assert(!dlc_mul_overflow_i64(INT64_MAX / 2, 3, &r));
+    cr_assert(dlc_mul_overflow_i64(1 << 20, 1 << 20, &r));
+    cr_assert_eq(r, (int64_t)1 << 40);
+}

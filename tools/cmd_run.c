@@ -1,0 +1,193 @@
+/* dlc run: compile a model for a target, run it, write and summarise its outputs. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "frontend/onnx.h"
+#include "tools/driver.h"
+
+static const char run_help[] =
+    "usage: dlc run MODEL.onnx [-i FILE]... [-o DIR] [options]\n"
+    "\n"
+    "Compiles MODEL for the target and runs it once (or --bench N times).\n"
+    "\n"
+    "  -i FILE        an input, .npy or ONNX TensorProto .pb, in graph input order\n"
+    "                 (initializers are not inputs); without -i, seeded random inputs are used\n"
+    "  -o DIR         write DIR/output_<k>.npy for each graph output k\n"
+    "  --bench N      after one warm-up run, time N runs and print median/min/max\n"
+    "  --seed S       seed for the random inputs (default 0)\n"
+    "  --quiet        do not print the output summary\n";
+
+static bool has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static dlc_tensor *read_input(const char *path, dlc_error *err) {
+    if (has_suffix(path, ".pb")) return dlc_onnx_read_tensor_pb(path, err);
+    return dlc_npy_read(path, err);
+}
+
+static void describe(const dlc_buffer *b, char *buf, size_t n) {
+    dlc_tensor_describe_type(b->dtype, b->rank, b->dims, buf, n);
+}
+
+static void print_summary(int k, const dlc_buffer *b, const dlc_tensor *t) {
+    char ty[256];
+    describe(b, ty, sizeof ty);
+    int64_t n = dlc_tensor_numel(t);
+    double mn = INFINITY, mx = -INFINITY, sum = 0;
+    int64_t nan = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double v = dlc_tensor_get_f64(t, i);
+        if (isnan(v)) { nan++; continue; }
+        mn = v < mn ? v : mn;
+        mx = v > mx ? v : mx;
+        sum += v;
+    }
+    printf("output %d '%s' %s", k, b->name, ty);
+    if (n > 0 && nan < n)
+        printf("  min %.6g  max %.6g  mean %.6g", mn, mx, sum / (double)(n - nan));
+    if (nan) printf("  (%lld NaN)", (long long)nan);
+    printf("\n  [");
+    for (int64_t i = 0; i < n && i < 8; i++) printf("%s%.6g", i ? ", " : "", dlc_tensor_get_f64(t, i));
+    printf("%s]\n", n > 8 ? ", ..." : "");
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int dlc_cmd_run(int argc, char **argv) {
+    dlc_driver_opts o;
+    dlc_driver_opts_init(&o);
+    DLC_VEC(const char *) inputs = {0};
+    const char *outdir = NULL, *v;
+    int bench = 0;
+    unsigned long long seed = 0;
+    bool quiet = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            printf("%s\nshared options:\n%s", run_help, dlc_driver_common_help);
+            return 0;
+        } else if ((v = dlc_driver_option_value("-i", argc, argv, &i))) {
+            dlc_vec_push(&inputs, v);
+        } else if ((v = dlc_driver_option_value("-o", argc, argv, &i))) {
+            outdir = v;
+        } else if ((v = dlc_driver_option_value("--bench", argc, argv, &i))) {
+            char *end;
+            long n = strtol(v, &end, 10);
+            if (*end || n < 1 || n > 1000000) dlc_driver_fail("--bench: '%s' is not a count >= 1", v);
+            bench = (int)n;
+        } else if ((v = dlc_driver_option_value("--seed", argc, argv, &i))) {
+            seed = strtoull(v, NULL, 10);
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            quiet = true;
+        } else if (dlc_driver_parse_common(&o, argc, argv, &i)) {
+        } else if (a[0] == '-' && a[1]) {
+            dlc_driver_fail("run: unknown option '%s' (see dlc run --help)", a);
+        } else if (!o.model) {
+            o.model = a;
+        } else {
+            dlc_driver_fail("run: more than one model given ('%s' and '%s')", o.model, a);
+        }
+    }
+    const dlc_backend *be = dlc_driver_backend(&o);
+    if (!be->load) dlc_driver_fail("target '%s' cannot run models (it only emits files)", be->name);
+
+    double t0 = dlc_now_seconds();
+    dlc_graph *g = dlc_driver_load(&o);
+    dlc_loop_func *f = NULL;
+    char *pipeline = dlc_driver_pipeline(&o, be);
+    dlc_driver_run_pipeline(&o, pipeline, &g, &f);
+    free(pipeline);
+    if (!f) dlc_driver_fail("the pipeline did not lower the model (it has no 'lower' pass)");
+    dlc_compile_options co = dlc_driver_compile_options(&o);
+    dlc_error err = {0};
+    dlc_executable *exe = be->load(be, f, &co, &err);
+    if (!exe) dlc_driver_fail_err(&err);
+    double compile_ms = (dlc_now_seconds() - t0) * 1e3;
+
+    /* Inputs: from files, checked against the compiled signature, or seeded random ones. */
+    if (inputs.len && inputs.len != (size_t)f->ninputs)
+        dlc_driver_fail("%s takes %d input%s, %zu given with -i", o.model, f->ninputs,
+                        f->ninputs == 1 ? "" : "s", inputs.len);
+    dlc_tensor **in = dlc_xcalloc((size_t)f->ninputs + 1, sizeof *in);
+    dlc_tensor **out = dlc_xcalloc((size_t)f->noutputs + 1, sizeof *out);
+    if (!inputs.len && f->ninputs)
+        fprintf(stderr, "dlc: note: no inputs given; using seeded random inputs (seed %llu)\n", seed);
+    for (int k = 0; k < f->ninputs; k++) {
+        const dlc_buffer *b = &f->bufs[f->inputs[k]];
+        if (inputs.len) {
+            in[k] = read_input(inputs.data[k], &err);
+            if (!in[k]) dlc_driver_fail_err(&err);
+            bool same = in[k]->dtype == b->dtype && in[k]->rank == b->rank;
+            for (int d = 0; same && d < b->rank; d++) same = in[k]->dims[d] == b->dims[d];
+            if (!same) {
+                char want[256], got[256];
+                describe(b, want, sizeof want);
+                dlc_tensor_describe_type(in[k]->dtype, in[k]->rank, in[k]->dims, got, sizeof got);
+                dlc_driver_fail("%s: input %d ('%s') must be %s, the file holds %s", inputs.data[k],
+                                k, b->name, want, got);
+            }
+        } else {
+            in[k] = dlc_tensor_new(b->dtype, b->rank, b->dims, &err);
+            if (!in[k]) dlc_driver_fail_err(&err);
+            dlc_tensor_fill_random(in[k], seed + (uint64_t)k);
+        }
+    }
+    for (int k = 0; k < f->noutputs; k++) {
+        const dlc_buffer *b = &f->bufs[f->outputs[k]];
+        out[k] = dlc_tensor_new(b->dtype, b->rank, b->dims, &err);
+        if (!out[k]) dlc_driver_fail_err(&err);
+    }
+
+    double t1 = dlc_now_seconds();
+    if (be->execute(exe, in, out, &err) != 0) dlc_driver_fail_err(&err);
+    double run_ms = (dlc_now_seconds() - t1) * 1e3;
+
+    if (outdir) {
+        if (mkdir(outdir, 0777) != 0 && errno != EEXIST)
+            dlc_driver_fail("%s: cannot create output folder: %s", outdir, strerror(errno));
+        for (int k = 0; k < f->noutputs; k++) {
+            char *path = dlc_xasprintf("%s/output_%d.npy", outdir, k);
+            if (dlc_npy_write(path, out[k], &err) != 0) dlc_driver_fail_err(&err);
+            free(path);
+        }
+    }
+    if (!quiet)
+        for (int k = 0; k < f->noutputs; k++) print_summary(k, &f->bufs[f->outputs[k]], out[k]);
+
+    printf("compile %.1f ms (target %s, -O%d)\n", compile_ms, be->name, o.opt_level);
+    if (bench) {
+        /* The run above was the warm-up. */
+        double *ms = dlc_xmalloc(sizeof(double) * (size_t)bench);
+        for (int r = 0; r < bench; r++) {
+            double s = dlc_now_seconds();
+            if (be->execute(exe, in, out, &err) != 0) dlc_driver_fail_err(&err);
+            ms[r] = (dlc_now_seconds() - s) * 1e3;
+        }
+        qsort(ms, (size_t)bench, sizeof *ms, cmp_double);
+        double median = bench % 2 ? ms[bench / 2] : (ms[bench / 2 - 1] + ms[bench / 2]) / 2;
+        printf("run median %.3f ms  min %.3f ms  max %.3f ms  (%d runs after 1 warm-up)\n", median,
+               ms[0], ms[bench - 1], bench);
+        free(ms);
+    } else {
+        printf("run %.3f ms\n", run_ms);
+    }
+
+    for (int k = 0; k < f->ninputs; k++) dlc_tensor_free(in[k]);
+    for (int k = 0; k < f->noutputs; k++) dlc_tensor_free(out[k]);
+    free(in);
+    free(out);
+    be->free_executable(exe);
+    dlc_loop_func_free(f);
+    dlc_vec_free(&inputs);
+    dlc_driver_opts_free(&o);
+    return 0;
+}

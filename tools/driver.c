@@ -1,0 +1,253 @@
+/* dlc: the command-line driver. `dlc COMMAND --help` describes each command. */
+#include "tools/driver.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend/onnx.h"
+
+_Noreturn void dlc_driver_fail(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("dlc: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    exit(1);
+}
+
+_Noreturn void dlc_driver_fail_err(const dlc_error *err) {
+    dlc_driver_fail("%s", err->set ? err->msg : "unknown error");
+}
+
+const char dlc_driver_common_help[] =
+    "  --target NAME            backend to compile for (default cpu; see `dlc --targets`)\n"
+    "  --plugin LIB.so          load an out-of-tree backend (repeatable)\n"
+    "  -O0 .. -O3               optimisation level (default -O3)\n"
+    "  --threads N              worker threads for parallel loops (default: all cores)\n"
+    "  --shape NAME=D0xD1x...   pin the shape of input NAME (repeatable)\n"
+    "  --pipeline P1,P2,...     run these passes instead of the default pipeline\n"
+    "  --print-ir-after-all     print the IR after every pass (to stderr)\n"
+    "  --print-ir-before-all    print the IR before every pass\n"
+    "  --print-ir-after=PASS    print the IR after PASS (repeatable)\n"
+    "  --print-ir-before=PASS   print the IR before PASS (repeatable)\n"
+    "  --print-constants        print constants in full instead of dense<elided>\n";
+
+void dlc_driver_opts_init(dlc_driver_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->target = "cpu";
+    o->opt_level = 3;
+    o->elide_above = DLC_PRINT_DEFAULT_ELIDE;
+}
+
+void dlc_driver_opts_free(dlc_driver_opts *o) {
+    dlc_vec_free(&o->print_after);
+    dlc_vec_free(&o->print_before);
+    for (size_t i = 0; i < o->shapes.len; i++) free((char *)o->shapes.data[i].name);
+    dlc_vec_free(&o->shapes);
+    dlc_vec_free(&o->plugins);
+}
+
+const char *dlc_driver_option_value(const char *name, int argc, char **argv, int *i) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0) return NULL;
+    if (a[n] == '=') return a + n + 1;
+    if (a[n] != 0) return NULL;
+    if (*i + 1 >= argc) dlc_driver_fail("option %s needs a value", name);
+    return argv[++*i];
+}
+
+static int parse_int_option(const char *name, const char *v, int lo, int hi) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (*v == 0 || *end != 0 || x < lo || x > hi)
+        dlc_driver_fail("option %s: '%s' is not a whole number in %d..%d", name, v, lo, hi);
+    return (int)x;
+}
+
+static dlc_shape_override parse_shape(const char *spec) {
+    const char *eq = strrchr(spec, '=');
+    if (!eq || eq == spec)
+        dlc_driver_fail("--shape '%s': expected NAME=D0xD1x... (e.g. input=1x3x224x224)", spec);
+    dlc_shape_override s = {0};
+    s.name = strndup(spec, (size_t)(eq - spec));
+    const char *p = eq + 1;
+    if (*p == 0) return s; /* NAME= : a scalar */
+    for (;;) {
+        char *end;
+        long long d = strtoll(p, &end, 10);
+        if (end == p || d < 0 || d > ((int64_t)1 << 40))
+            dlc_driver_fail("--shape '%s': bad dimension at '%s'", spec, p);
+        if (s.rank == DLC_MAX_RANK) dlc_driver_fail("--shape '%s': more than %d dimensions", spec, DLC_MAX_RANK);
+        s.dims[s.rank++] = d;
+        if (*end == 0) break;
+        if (*end != 'x' && *end != 'X' && *end != ',')
+            dlc_driver_fail("--shape '%s': dimensions are separated by 'x'", spec);
+        p = end + 1;
+    }
+    return s;
+}
+
+bool dlc_driver_parse_common(dlc_driver_opts *o, int argc, char **argv, int *i) {
+    const char *a = argv[*i], *v;
+    if (strlen(a) == 3 && a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3') {
+        o->opt_level = a[2] - '0';
+    } else if ((v = dlc_driver_option_value("--target", argc, argv, i))) {
+        o->target = v;
+    } else if ((v = dlc_driver_option_value("--plugin", argc, argv, i))) {
+        dlc_vec_push(&o->plugins, v);
+    } else if ((v = dlc_driver_option_value("--threads", argc, argv, i))) {
+        o->threads = parse_int_option("--threads", v, 0, 1024);
+    } else if ((v = dlc_driver_option_value("--shape", argc, argv, i))) {
+        dlc_vec_push(&o->shapes, parse_shape(v));
+    } else if ((v = dlc_driver_option_value("--pipeline", argc, argv, i))) {
+        o->pipeline = v;
+    } else if (strcmp(a, "--print-ir-after-all") == 0) {
+        o->print_after_all = true;
+    } else if (strcmp(a, "--print-ir-before-all") == 0) {
+        o->print_before_all = true;
+    } else if ((v = dlc_driver_option_value("--print-ir-after", argc, argv, i))) {
+        dlc_vec_push(&o->print_after, v);
+    } else if ((v = dlc_driver_option_value("--print-ir-before", argc, argv, i))) {
+        dlc_vec_push(&o->print_before, v);
+    } else if (strcmp(a, "--print-constants") == 0) {
+        o->elide_above = -1;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+const dlc_backend *dlc_driver_backend(const dlc_driver_opts *o) {
+    dlc_backends_register_builtin();
+    for (size_t i = 0; i < o->plugins.len; i++) {
+        dlc_error err = {0};
+        if (dlc_backend_load_plugin(o->plugins.data[i], &err) != 0) dlc_driver_fail_err(&err);
+    }
+    const dlc_backend *be = dlc_backend_find(o->target);
+    if (!be) {
+        dlc_strbuf known = {0};
+        for (int i = 0; i < dlc_backend_count(); i++)
+            dlc_strbuf_printf(&known, "%s%s", i ? ", " : "", dlc_backend_at(i)->name);
+        dlc_driver_fail("unknown target '%s' (known: %s)", o->target, known.data ? known.data : "none");
+    }
+    return be;
+}
+
+dlc_graph *dlc_driver_load(const dlc_driver_opts *o) {
+    if (!o->model) dlc_driver_fail("no model given (see --help)");
+    dlc_error err = {0};
+    dlc_graph *g = dlc_onnx_load(o->model, &err);
+    if (!g) dlc_driver_fail_err(&err);
+    return g;
+}
+
+char *dlc_driver_pipeline(const dlc_driver_opts *o, const dlc_backend *be) {
+    if (o->pipeline) return dlc_xstrdup(o->pipeline);
+    /* -O0 runs no loop optimisation passes: the lowered loops go straight to the backend. */
+    if (o->opt_level == 0 || !be || !be->default_pipeline || !*be->default_pipeline)
+        return dlc_xstrdup(DLC_DEFAULT_GRAPH_PIPELINE);
+    return dlc_xasprintf("%s,%s", DLC_DEFAULT_GRAPH_PIPELINE, be->default_pipeline);
+}
+
+dlc_pass_options dlc_driver_pass_options(const dlc_driver_opts *o) {
+    dlc_pass_options po = {0};
+    po.shapes = o->shapes.data;
+    po.nshapes = (int)o->shapes.len;
+    return po;
+}
+
+dlc_compile_options dlc_driver_compile_options(const dlc_driver_opts *o) {
+    dlc_compile_options co = {0};
+    co.opt_level = o->opt_level;
+    co.threads = o->threads;
+    co.entry_name = "dlc_model";
+    return co;
+}
+
+static bool list_has(const char *const *list, size_t n, const char *pass) {
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i], pass) == 0) return true;
+    return false;
+}
+
+static void print_observer(const char *pass, bool after, const dlc_graph *g,
+                           const dlc_loop_func *f, void *user) {
+    const dlc_driver_opts *o = user;
+    bool want = after ? (o->print_after_all || list_has(o->print_after.data, o->print_after.len, pass))
+                      : (o->print_before_all || list_has(o->print_before.data, o->print_before.len, pass));
+    if (!want) return;
+    dlc_print_options po = {.elide_above = o->elide_above};
+    char *text = g ? dlc_graph_print(g, &po) : dlc_loop_print(f, &po);
+    fprintf(stderr, "# ----- IR %s %s -----\n%s\n", after ? "after" : "before", pass, text);
+    free(text);
+}
+
+void dlc_driver_run_pipeline(const dlc_driver_opts *o, const char *pipeline, dlc_graph **g,
+                             dlc_loop_func **f) {
+    for (size_t i = 0; i < o->print_after.len; i++)
+        if (!dlc_pass_find(o->print_after.data[i]))
+            dlc_driver_fail("--print-ir-after: unknown pass '%s'", o->print_after.data[i]);
+    for (size_t i = 0; i < o->print_before.len; i++)
+        if (!dlc_pass_find(o->print_before.data[i]))
+            dlc_driver_fail("--print-ir-before: unknown pass '%s'", o->print_before.data[i]);
+    dlc_pass_options po = dlc_driver_pass_options(o);
+    dlc_error err = {0};
+    if (dlc_pipeline_run(pipeline, g, f, &po, print_observer, (void *)o, &err) != 0)
+        dlc_driver_fail_err(&err);
+}
+
+static void usage(FILE *fp) {
+    fputs("usage: dlc COMMAND [options]\n"
+          "\n"
+          "dlc compiles ONNX models to loop nests and runs them on the CPU (through LLVM).\n"
+          "\n"
+          "commands:\n"
+          "  run       compile a model and run it; write its outputs as .npy\n"
+          "  compile   compile a model to IR text, LLVM IR, assembly or an object + C header\n"
+          "  inspect   summarise a model: inputs, outputs, ops, parameters, FLOPs, zero weights\n"
+          "  opt       run passes on IR text (graph or loop IR) and print the result\n"
+          "\n"
+          "  dlc COMMAND --help    options of a command\n"
+          "  dlc --targets         list the backends\n"
+          "  dlc --passes          list the passes\n"
+          "  dlc --version\n",
+          fp);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 1;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("dlc 0.1.0 (LLVM 19)\n");
+        return 0;
+    }
+    if (strcmp(cmd, "--targets") == 0) {
+        dlc_backends_register_builtin();
+        for (int i = 0; i < dlc_backend_count(); i++)
+            printf("%-10s %s\n", dlc_backend_at(i)->name, dlc_backend_at(i)->description);
+        return 0;
+    }
+    if (strcmp(cmd, "--passes") == 0) {
+        for (int i = 0; i < dlc_pass_count(); i++)
+            printf("%-16s %s\n", dlc_pass_at(i)->name, dlc_pass_at(i)->description);
+        return 0;
+    }
+    if (strcmp(cmd, "run") == 0) return dlc_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "compile") == 0) return dlc_cmd_compile(argc - 1, argv + 1);
+    if (strcmp(cmd, "inspect") == 0) return dlc_cmd_inspect(argc - 1, argv + 1);
+    if (strcmp(cmd, "opt") == 0) return dlc_cmd_opt(argc - 1, argv + 1);
+    fprintf(stderr, "dlc: error: unknown command '%s'\n", cmd);
+    usage(stderr);
+    return 1;
+}
