@@ -322,6 +322,31 @@ void dlc_node_remove_attr(dlc_node *n, const char *name) {
 
 /* ---- sorting and compaction ---- */
 
+/* Min-heap of node indices: Kahn's algorithm always takes the earliest ready node, so an
+ * already sorted graph keeps its order. */
+static void heap_push(int *h, int *n, int x) {
+    int i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > x) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h[i] = x;
+}
+
+static int heap_pop(int *h, int *n) {
+    int top = h[0], x = h[--*n], i = 0;
+    for (;;) {
+        int c = 2 * i + 1;
+        if (c >= *n) break;
+        if (c + 1 < *n && h[c + 1] < h[c]) c++;
+        if (h[c] >= x) break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = x;
+    return top;
+}
+
 int dlc_graph_sort(dlc_graph *g, dlc_error *err) {
     int nv = g->nvalues, nn = g->nnodes;
     int *producer = dlc_xmalloc(sizeof(int) * (size_t)(nv + 1));
@@ -332,42 +357,53 @@ int dlc_graph_sort(dlc_graph *g, dlc_error *err) {
         for (int k = 0; k < n->noutputs; k++)
             if (n->outputs[k] >= 0) producer[n->outputs[k]] = i;
     }
-    /* Kahn's algorithm, picking the earliest ready node to keep the order stable. */
+    /* Consumers of each value in CSR form; pending[i] counts node i's unmet input edges. */
+    int *start = dlc_xcalloc((size_t)nv + 2, sizeof(int));
     int *pending = dlc_xcalloc((size_t)nn + 1, sizeof(int));
-    bool *done = dlc_xcalloc((size_t)nn + 1, sizeof(bool));
-    int *order = dlc_xmalloc(sizeof(int) * (size_t)(nn + 1));
-    int norder = 0, live = 0;
+    int live = 0;
     for (int i = 0; i < nn; i++) {
         const dlc_node *n = &g->nodes[i];
         if (!n->op) continue;
         live++;
         for (int k = 0; k < n->ninputs; k++) {
             int v = n->inputs[k];
-            if (v >= 0 && producer[v] >= 0 && producer[v] != i) pending[i]++;
+            if (v >= 0 && producer[v] >= 0 && producer[v] != i) {
+                pending[i]++;
+                start[v + 1]++;
+            }
         }
     }
-    while (norder < live) {
-        int pick = -1;
-        for (int i = 0; i < nn && pick < 0; i++)
-            if (g->nodes[i].op && !done[i] && pending[i] == 0) pick = i;
-        if (pick < 0) break;
-        done[pick] = true;
+    for (int v = 0; v < nv; v++) start[v + 1] += start[v];
+    int *fill = dlc_xmalloc(sizeof(int) * (size_t)(nv + 1));
+    memcpy(fill, start, sizeof(int) * (size_t)nv);
+    int *consumers = dlc_xmalloc(sizeof(int) * (size_t)(start[nv] + 1));
+    for (int i = 0; i < nn; i++) {
+        const dlc_node *n = &g->nodes[i];
+        if (!n->op) continue;
+        for (int k = 0; k < n->ninputs; k++) {
+            int v = n->inputs[k];
+            if (v >= 0 && producer[v] >= 0 && producer[v] != i) consumers[fill[v]++] = i;
+        }
+    }
+    int *heap = dlc_xmalloc(sizeof(int) * (size_t)(nn + 1)), nheap = 0;
+    int *order = dlc_xmalloc(sizeof(int) * (size_t)(nn + 1)), norder = 0;
+    for (int i = 0; i < nn; i++)
+        if (g->nodes[i].op && pending[i] == 0) heap_push(heap, &nheap, i);
+    while (nheap > 0) {
+        int pick = heap_pop(heap, &nheap);
         order[norder++] = pick;
         const dlc_node *p = &g->nodes[pick];
-        for (int i = 0; i < nn; i++) {
-            const dlc_node *n = &g->nodes[i];
-            if (!n->op || done[i]) continue;
-            for (int k = 0; k < n->ninputs; k++) {
-                int v = n->inputs[k];
-                for (int o = 0; o < p->noutputs; o++)
-                    if (v >= 0 && v == p->outputs[o]) pending[i]--;
-            }
+        for (int o = 0; o < p->noutputs; o++) {
+            int v = p->outputs[o];
+            if (v < 0 || producer[v] != pick) continue;
+            for (int c = start[v]; c < start[v + 1]; c++)
+                if (--pending[consumers[c]] == 0) heap_push(heap, &nheap, consumers[c]);
         }
     }
     int rc = 0;
     if (norder < live) {
         for (int i = 0; i < nn; i++)
-            if (g->nodes[i].op && !done[i]) {
+            if (g->nodes[i].op && pending[i] > 0) {
                 dlc_error_set(err, "%s: node '%s' (%s) is part of a cycle", g->source,
                               g->nodes[i].name, g->nodes[i].op);
                 break;
@@ -383,8 +419,11 @@ int dlc_graph_sort(dlc_graph *g, dlc_error *err) {
         g->nodes = sorted;
     }
     free(producer);
+    free(start);
     free(pending);
-    free(done);
+    free(fill);
+    free(consumers);
+    free(heap);
     free(order);
     return rc;
 }
