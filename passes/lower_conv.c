@@ -1,0 +1,283 @@
+/* Conv (1-D/2-D/3-D, groups, depthwise, strides, pads, dilations).
+ *
+ *   for n, m (parallel):
+ *     for o... (parallel): Y[n,m,o...] = B[m] (or 0)
+ *     for c, k... : for o... (parallel, output width innermost):
+ *       if (input position inside X) Y[n,m,o...] += X[n, g*Cg + c, o*s - p + k*d] * W[m,c,k...]
+ *
+ * Padding is an affine guard on the input position, emitted only on the sides where the
+ * window can leave the input. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/lower_internal.h"
+
+/* Shared with pooling (lower_pool.c re-derives the same; kept local for clarity). */
+typedef struct conv_geom {
+    int s;                       /* spatial rank */
+    int64_t k[DLC_MAX_RANK], st[DLC_MAX_RANK], dil[DLC_MAX_RANK];
+    int64_t pb[DLC_MAX_RANK], pe[DLC_MAX_RANK];
+} conv_geom;
+
+static int read_geom(dlc_lw_ctx *c, const dlc_node *n, int s, const int64_t *wk, conv_geom *cg) {
+    cg->s = s;
+    size_t cnt;
+    const int64_t *ks = dlc_node_attr_ints(n, "kernel_shape", &cnt);
+    if (ks && cnt != (size_t)s)
+        return dlc_lw_fail(c, n, "attribute 'kernel_shape' has %zu entries, expected %d", cnt, s);
+    if (!ks && !wk) return dlc_lw_fail(c, n, "attribute 'kernel_shape' missing");
+    const int64_t *st = dlc_node_attr_ints(n, "strides", &cnt);
+    if (st && cnt != (size_t)s)
+        return dlc_lw_fail(c, n, "attribute 'strides' has %zu entries, expected %d", cnt, s);
+    const int64_t *dl = dlc_node_attr_ints(n, "dilations", &cnt);
+    if (dl && cnt != (size_t)s)
+        return dlc_lw_fail(c, n, "attribute 'dilations' has %zu entries, expected %d", cnt, s);
+    const int64_t *pd = dlc_node_attr_ints(n, "pads", &cnt);
+    if (pd && cnt != (size_t)(2 * s))
+        return dlc_lw_fail(c, n, "attribute 'pads' has %zu entries, expected %d", cnt, 2 * s);
+    const char *ap = dlc_node_attr_string(n, "auto_pad", "NOTSET");
+    if (strcmp(ap, "NOTSET") != 0 && strcmp(ap, "VALID") != 0)
+        return dlc_lw_fail(c, n, "attribute 'auto_pad' = \"%s\" should have been resolved by "
+                                 "infer-shapes", ap);
+    for (int d = 0; d < s; d++) {
+        cg->k[d] = ks ? ks[d] : wk[d];
+        if (wk && cg->k[d] != wk[d])
+            return dlc_lw_fail(c, n, "kernel_shape[%d] = %lld does not match the weights (%lld)",
+                               d, (long long)cg->k[d], (long long)wk[d]);
+        cg->st[d] = st ? st[d] : 1;
+        cg->dil[d] = dl ? dl[d] : 1;
+        cg->pb[d] = pd ? pd[d] : 0;
+        cg->pe[d] = pd ? pd[d + s] : 0;
+        if (cg->k[d] < 1 || cg->st[d] < 1 || cg->dil[d] < 1 || cg->pb[d] < 0 || cg->pe[d] < 0)
+            return dlc_lw_fail(c, n, "invalid kernel/stride/dilation/pad in spatial dim %d", d);
+    }
+    return 0;
+}
+
+/* Guard "0 <= pos < S" for pos = o*st - pb + k*dil, only where the window can leave the input.
+ * ov/kv: loop vars (-1 = index 0). O: output extent, S: input extent. */
+static dlc_expr *window_guard(const conv_geom *cg, int d, int ov, int kv, int64_t O, int64_t S,
+                              dlc_expr **pos_out) {
+    dlc_expr *pos = dlc_expr_add_i(dlc_expr_add(dlc_expr_mul_i(dlc_lw_v(ov), cg->st[d]),
+                                                dlc_expr_mul_i(dlc_lw_v(kv), cg->dil[d])),
+                                   -cg->pb[d]);
+    dlc_expr *cond = NULL;
+    if (cg->pb[d] > 0)
+        cond = dlc_expr_binary(DLC_BIN_GE, dlc_expr_clone(pos), dlc_expr_index(0));
+    int64_t maxpos = (O - 1) * cg->st[d] + (cg->k[d] - 1) * cg->dil[d] - cg->pb[d];
+    if (maxpos >= S)
+        cond = dlc_lw_and(cond, dlc_expr_binary(DLC_BIN_LT, dlc_expr_clone(pos), dlc_expr_index(S)));
+    *pos_out = pos;
+    return cond;
+}
+
+static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
+    const dlc_value *x = dlc_lw_need_in(c, n, 0), *w = dlc_lw_need_in(c, n, 1);
+    const dlc_value *bv = dlc_lw_in(c, n, 2);
+    const dlc_value *y = dlc_lw_need_out(c, n, 0);
+    if (!x || !w || !y) return -1;
+    int s = x->rank - 2;
+    if (s < 1 || s > 3 || w->rank != x->rank || y->rank != x->rank)
+        return dlc_lw_fail(c, n, "X, W and Y must have the same rank 3, 4 or 5 (got %d, %d, %d)",
+                           x->rank, w->rank, y->rank);
+    if (x->dtype != y->dtype || w->dtype != y->dtype || (bv && bv->dtype != y->dtype))
+        return dlc_lw_fail(c, n, "operand types differ");
+    conv_geom cg;
+    if (read_geom(c, n, s, w->dims + 2, &cg)) return -1;
+    int64_t group = dlc_node_attr_int(n, "group", 1);
+    int64_t C = x->dims[1], M = w->dims[0], Cg = w->dims[1];
+    if (group < 1 || C % group || M % group || Cg * group != C)
+        return dlc_lw_fail(c, n, "attribute 'group' = %lld does not fit %lld input channels and "
+                                 "weights with %lld channels", (long long)group, (long long)C,
+                           (long long)Cg);
+    if (y->dims[0] != x->dims[0] || y->dims[1] != M)
+        return dlc_lw_fail(c, n, "output batch/channels do not match");
+    if (bv && (bv->rank != 1 || bv->dims[0] != M))
+        return dlc_lw_fail(c, n, "bias must have shape [%lld]", (long long)M);
+    for (int d = 0; d < s; d++) {
+        int64_t span = (cg.k[d] - 1) * cg.dil[d] + 1;
+        int64_t o = (x->dims[2 + d] + cg.pb[d] + cg.pe[d] - span) / cg.st[d] + 1;
+        if (x->dims[2 + d] + cg.pb[d] + cg.pe[d] < span) o = 0;
+        if (y->dims[2 + d] != o)
+            return dlc_lw_fail(c, n, "output spatial dim %d is %lld, expected %lld", d,
+                               (long long)y->dims[2 + d], (long long)o);
+    }
+    int64_t Mg = M / group;
+    int yi = dlc_lw_out_id(n, 0), xi = dlc_lw_in_id(n, 0), wi = dlc_lw_in_id(n, 1);
+    dlc_dtype t = y->dtype;
+
+    dlc_lw_nest ns, init, acc;
+    dlc_lw_nest_init(&ns);
+    dlc_lw_nest_init(&init);
+    dlc_lw_nest_init(&acc);
+    int vn = dlc_lw_nest_for(c, &ns, y->dims[0], DLC_LOOP_PARALLEL, "n");
+    int vm = dlc_lw_nest_for(c, &ns, M, DLC_LOOP_PARALLEL, "m");
+    int ov0[DLC_MAX_RANK], ov[DLC_MAX_RANK], kv[DLC_MAX_RANK];
+    dlc_lw_nest_loops(c, &init, s, y->dims + 2, DLC_LOOP_PARALLEL, ov0);
+    int vc = dlc_lw_nest_for(c, &acc, Cg, 0, "c");
+    for (int d = 0; d < s; d++) kv[d] = dlc_lw_nest_for(c, &acc, cg.k[d], 0, "kh");
+    dlc_lw_nest_loops(c, &acc, s, y->dims + 2, DLC_LOOP_PARALLEL, ov);
+
+    /* init */
+    int yv0[DLC_MAX_RANK] = {vn, vm};
+    for (int d = 0; d < s; d++) yv0[2 + d] = ov0[d];
+    dlc_expr *iv;
+    if (bv) {
+        dlc_expr *bi[1] = {dlc_lw_v(vm)};
+        iv = dlc_lw_load(c, dlc_lw_in_id(n, 2), bi);
+    } else {
+        iv = dlc_lw_const(t, 0);
+    }
+    dlc_lw_nest_add(&init, dlc_lw_store_vars(c, yi, yv0, iv, DLC_REDUCE_NONE));
+
+    /* accumulate */
+    dlc_expr *cond = NULL;
+    dlc_expr *xidx[DLC_MAX_RANK];
+    xidx[0] = dlc_lw_v(vn);
+    dlc_expr *ch = dlc_lw_v(vc);
+    if (group > 1) {
+        dlc_expr *gidx = Mg == 1 ? dlc_lw_v(vm)
+                                 : dlc_expr_binary(DLC_BIN_FLOORDIV, dlc_lw_v(vm), dlc_expr_index(Mg));
+        ch = dlc_expr_add(dlc_expr_mul_i(gidx, Cg), ch);
+    }
+    xidx[1] = ch;
+    for (int d = 0; d < s; d++) {
+        dlc_expr *pos;
+        dlc_expr *g = window_guard(&cg, d, ov[d], kv[d], y->dims[2 + d], x->dims[2 + d], &pos);
+        cond = dlc_lw_and(cond, g);
+        xidx[2 + d] = pos;
+    }
+    int wv[DLC_MAX_RANK] = {vm, vc};
+    for (int d = 0; d < s; d++) wv[2 + d] = kv[d];
+    int yv[DLC_MAX_RANK] = {vn, vm};
+    for (int d = 0; d < s; d++) yv[2 + d] = ov[d];
+    dlc_expr *prod = dlc_expr_binary(DLC_BIN_MUL, dlc_lw_load(c, xi, xidx), dlc_lw_load_vars(c, wi, wv));
+    dlc_lw_nest_if(&acc, cond);
+    dlc_lw_nest_add(&acc, dlc_lw_store_vars(c, yi, yv, prod, DLC_REDUCE_ADD));
+    dlc_lw_nest_emit(c, NULL, &init, ns.inner);
+    dlc_lw_nest_emit(c, NULL, &acc, ns.inner);
+    dlc_lw_nest_emit(c, n, &ns, NULL);
+    return 0;
+}
+
+/* ---- pooling (same window geometry) ---- */
+
+static int lower_pool(dlc_lw_ctx *c, const dlc_node *n) {
+    const dlc_value *x = dlc_lw_need_in(c, n, 0), *y = dlc_lw_need_out(c, n, 0);
+    if (!x || !y) return -1;
+    bool is_max = strcmp(n->op, "MaxPool") == 0;
+    if (dlc_lw_out_id(n, 1) >= 0) return dlc_lw_fail(c, n, "output 'Indices' is not supported");
+    int s = x->rank - 2;
+    if (s < 1 || s > 3 || y->rank != x->rank)
+        return dlc_lw_fail(c, n, "X and Y must have the same rank 3, 4 or 5");
+    if (x->dtype != y->dtype) return dlc_lw_fail(c, n, "input and output types differ");
+    if (!is_max && !dlc_dtype_is_float(x->dtype))
+        return dlc_lw_fail(c, n, "requires a floating-point input");
+    conv_geom cg;
+    if (!dlc_node_attr(n, "kernel_shape")) return dlc_lw_fail(c, n, "attribute 'kernel_shape' missing");
+    if (read_geom(c, n, s, NULL, &cg)) return -1;
+    if (dlc_node_attr_int(n, "storage_order", 0) != 0)
+        return dlc_lw_fail(c, n, "attribute 'storage_order' = 1 is not supported");
+    bool ceil_mode = dlc_node_attr_int(n, "ceil_mode", 0) != 0;
+    if (y->dims[0] != x->dims[0] || y->dims[1] != x->dims[1])
+        return dlc_lw_fail(c, n, "output batch/channels do not match");
+    for (int d = 0; d < s; d++) {
+        int64_t span = (cg.k[d] - 1) * cg.dil[d] + 1;
+        int64_t num = x->dims[2 + d] + cg.pb[d] + cg.pe[d] - span;
+        if (num < 0) return dlc_lw_fail(c, n, "window larger than the padded input in dim %d", d);
+        int64_t o = (ceil_mode ? (num + cg.st[d] - 1) / cg.st[d] : num / cg.st[d]) + 1;
+        /* ceil_mode: the last window must start inside the input or left padding. */
+        if (ceil_mode && (o - 1) * cg.st[d] >= x->dims[2 + d] + cg.pb[d]) o--;
+        if (y->dims[2 + d] != o)
+            return dlc_lw_fail(c, n, "output spatial dim %d is %lld, expected %lld", d,
+                               (long long)y->dims[2 + d], (long long)o);
+    }
+    bool include_pad = dlc_node_attr_int(n, "count_include_pad", 0) != 0;
+    int yi = dlc_lw_out_id(n, 0), xi = dlc_lw_in_id(n, 0);
+    dlc_dtype t = y->dtype;
+
+    dlc_lw_nest ns, init, acc, fin;
+    dlc_lw_nest_init(&ns);
+    dlc_lw_nest_init(&init);
+    dlc_lw_nest_init(&acc);
+    dlc_lw_nest_init(&fin);
+    int vn = dlc_lw_nest_for(c, &ns, y->dims[0], DLC_LOOP_PARALLEL, "n");
+    int vc = dlc_lw_nest_for(c, &ns, y->dims[1], DLC_LOOP_PARALLEL, "c");
+    int ov0[DLC_MAX_RANK], ov[DLC_MAX_RANK], ov2[DLC_MAX_RANK], kv[DLC_MAX_RANK];
+    dlc_lw_nest_loops(c, &init, s, y->dims + 2, DLC_LOOP_PARALLEL, ov0);
+    for (int d = 0; d < s; d++) kv[d] = dlc_lw_nest_for(c, &acc, cg.k[d], 0, "kh");
+    dlc_lw_nest_loops(c, &acc, s, y->dims + 2, DLC_LOOP_PARALLEL, ov);
+
+    int yv0[DLC_MAX_RANK] = {vn, vc}, yv[DLC_MAX_RANK] = {vn, vc};
+    for (int d = 0; d < s; d++) yv0[2 + d] = ov0[d], yv[2 + d] = ov[d];
+    dlc_lw_nest_add(&init, dlc_lw_store_vars(c, yi, yv0, is_max ? dlc_lw_lowest(t) : dlc_lw_const(t, 0),
+                                             DLC_REDUCE_NONE));
+    dlc_expr *cond = NULL;
+    dlc_expr *xidx[DLC_MAX_RANK] = {dlc_lw_v(vn), dlc_lw_v(vc)};
+    for (int d = 0; d < s; d++) {
+        dlc_expr *pos;
+        cond = dlc_lw_and(cond, window_guard(&cg, d, ov[d], kv[d], y->dims[2 + d], x->dims[2 + d], &pos));
+        xidx[2 + d] = pos;
+    }
+    dlc_lw_nest_if(&acc, cond);
+    dlc_lw_nest_add(&acc, dlc_lw_store_vars(c, yi, yv, dlc_lw_load(c, xi, xidx),
+                                            is_max ? DLC_REDUCE_MAX : DLC_REDUCE_ADD));
+    dlc_lw_nest_emit(c, NULL, &init, ns.inner);
+    dlc_lw_nest_emit(c, NULL, &acc, ns.inner);
+    if (!is_max) {
+        /* Divide by the number of taps counted: those inside the input, or with
+         * count_include_pad those inside the padded input [-pb, S + pe) (as ONNX Runtime). */
+        dlc_lw_nest_loops(c, &fin, s, y->dims + 2, DLC_LOOP_PARALLEL, ov2);
+        int yv2[DLC_MAX_RANK] = {vn, vc};
+        dlc_expr *count = NULL;
+        int64_t const_count = 1;
+        for (int d = 0; d < s; d++) {
+            yv2[2 + d] = ov2[d];
+            int64_t lo = include_pad ? -cg.pb[d] : 0;
+            int64_t hi = x->dims[2 + d] + (include_pad ? cg.pe[d] : 0);
+            int64_t st = cg.st[d], dl = cg.dil[d], K = cg.k[d];
+            int64_t O = y->dims[2 + d];
+            /* Taps k in [0,K) with lo <= base + k*dl < hi, base = o*st - pb. */
+            bool full = -cg.pb[d] >= lo && (O - 1) * st - cg.pb[d] + (K - 1) * dl < hi;
+            if (full) {
+                const_count *= K;
+                continue;
+            }
+            dlc_expr *base = dlc_expr_add_i(dlc_expr_mul_i(dlc_lw_v(ov2[d]), st), -cg.pb[d]);
+            /* kmin = max(0, ceil((lo - base)/dl)), kmax = min(K-1, floor((hi-1-base)/dl)) */
+            dlc_expr *kmin = dlc_expr_binary(
+                DLC_BIN_MAX, dlc_expr_index(0),
+                dlc_expr_binary(DLC_BIN_FLOORDIV,
+                                dlc_expr_add_i(dlc_expr_binary(DLC_BIN_SUB, dlc_expr_index(lo),
+                                                               dlc_expr_clone(base)), dl - 1),
+                                dlc_expr_index(dl)));
+            dlc_expr *kmax = dlc_expr_binary(
+                DLC_BIN_MIN, dlc_expr_index(K - 1),
+                dlc_expr_binary(DLC_BIN_FLOORDIV,
+                                dlc_expr_binary(DLC_BIN_SUB, dlc_expr_index(hi - 1), base),
+                                dlc_expr_index(dl)));
+            dlc_expr *cnt = dlc_expr_binary(DLC_BIN_MAX, dlc_expr_index(1),
+                                            dlc_expr_add_i(dlc_expr_binary(DLC_BIN_SUB, kmax, kmin), 1));
+            count = count ? dlc_expr_binary(DLC_BIN_MUL, count, cnt) : cnt;
+        }
+        dlc_expr *div = count ? dlc_expr_cast(t, dlc_expr_mul_i(count, const_count))
+                              : dlc_lw_const(t, (double)const_count);
+        dlc_lw_nest_add(&fin, dlc_lw_store_vars(c, yi, yv2,
+                                                dlc_expr_binary(DLC_BIN_DIV, dlc_lw_load_vars(c, yi, yv2), div),
+                                                DLC_REDUCE_NONE));
+        dlc_lw_nest_emit(c, NULL, &fin, ns.inner);
+    }
+    dlc_lw_nest_emit(c, n, &ns, NULL);
+    return 0;
+}
+
+const dlc_lw_op dlc_lw_ops_conv[] = {
+    {"Conv", lower_conv},
+    {NULL, NULL},
+};
+
+const dlc_lw_op dlc_lw_ops_pool[] = {
+    {"MaxPool", lower_pool},
+    {"AveragePool", lower_pool},
+    {NULL, NULL},
+};
