@@ -11,6 +11,7 @@ static const char inspect_help[] =
     "Prints the model's inputs and outputs, op counts, parameter count, FLOPs per op type\n"
     "(a multiply-add counts as 2 FLOPs; element-wise ops 1 per output element) and the\n"
     "fraction of zero weights in each initializer (the sparsity dlc can exploit).\n"
+    "Parameters are the initializers except i64 and bool ones (shapes, indices, masks).\n"
     "\n"
     "  --all          list every initializer (default: the 20 largest)\n";
 
@@ -118,12 +119,13 @@ int dlc_cmd_inspect(int argc, char **argv) {
     }
     dlc_graph *g = dlc_driver_load(&o);
 
-    /* Parameters: the model's initializers, before any folding adds constants. */
+    /* Parameters: the model's initializers, before any folding adds constants. i64 and bool
+     * initializers are shapes, indices and masks, not weights. */
     DLC_VEC(init_stat) inits = {0};
     int64_t params = 0, param_bytes = 0, zeros = 0;
     for (int i = 0; i < g->nvalues; i++) {
         const dlc_value *v = &g->values[i];
-        if (!v->data) continue;
+        if (!v->data || v->data->dtype == DLC_I64 || v->data->dtype == DLC_BOOL) continue;
         init_stat s = {v, dlc_tensor_numel(v->data), 0};
         for (int64_t k = 0; k < s.n; k++) s.zeros += dlc_tensor_get_f64(v->data, k) == 0.0;
         params += s.n;

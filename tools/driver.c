@@ -247,7 +247,5 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "compile") == 0) return dlc_cmd_compile(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0) return dlc_cmd_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "opt") == 0) return dlc_cmd_opt(argc - 1, argv + 1);
-    fprintf(stderr, "dlc: error: unknown command '%s'\n", cmd);
-    usage(stderr);
-    return 1;
+    dlc_driver_fail("unknown command '%s' (commands: run, compile, inspect, opt; see dlc --help)", cmd);
 }
