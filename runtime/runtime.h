@@ -78,4 +78,22 @@ int dlc_npy_write(const char *path, const dlc_tensor *t, dlc_error *err);
  * integers in [0,10), bools 0/1. */
 void dlc_tensor_fill_random(dlc_tensor *t, uint64_t seed);
 
+
+/* ---- Thread pool (runtime/threadpool.c) ----
+ * Compiled code runs parallel loops through dlc_parallel_for; it depends on nothing but
+ * pthreads, so an ahead-of-time compiled model links libdlc_runtime.a (-lpthread) for it. */
+
+/* Runs fn(ctx, lo, hi) over disjoint [lo, hi) chunks covering [0, n) (static chunking, one
+ * chunk per pool thread, the calling thread takes one) and returns when all are done.
+ * Nested calls (from inside a chunk) and calls while another thread owns the pool run
+ * serially in the caller. n <= 0 does nothing. */
+void dlc_parallel_for(int64_t n, void (*fn)(void *ctx, int64_t lo, int64_t hi), void *ctx);
+/* Sets the pool size including the calling thread (0 = number of online cores; clamped to
+ * 1..256). Takes effect at the next dlc_parallel_for; must not be called from inside one. */
+void dlc_threadpool_set_threads(int n);
+/* The pool size dlc_parallel_for will use. */
+int dlc_threadpool_get_threads(void);
+/* Stops and joins the worker threads (they restart on demand). */
+void dlc_threadpool_shutdown(void);
+
 #endif
