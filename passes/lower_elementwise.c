@@ -120,11 +120,15 @@ static dlc_expr *build(dlc_lw_ctx *c, const dlc_node *n, dlc_expr **a, int na, d
     if (is_op(n, "Relu")) return B(MAX, a[0], K(t, 0));
     if (is_op(n, "Reciprocal")) return B(DIV, K(t, 1), a[0]);
     if (is_op(n, "Clip")) {
+        /* A bound computed at run time is input 1 / 2 (a[1], a[2]); a constant one is an
+         * attribute (see docs/canonical-graph.md). */
         double lo = dlc_node_attr_float(n, "min", -INFINITY);
         double hi = dlc_node_attr_float(n, "max", INFINITY);
         dlc_expr *e = a[0];
-        if (!(fl && lo == -INFINITY)) e = B(MAX, e, K(t, lo));
-        if (!(fl && hi == INFINITY)) e = B(MIN, e, K(t, hi));
+        if (na > 1 && a[1]) e = B(MAX, e, a[1]);
+        else if (!(fl && lo == -INFINITY)) e = B(MAX, e, K(t, lo));
+        if (na > 2 && a[2]) e = B(MIN, e, a[2]);
+        else if (!(fl && hi == INFINITY)) e = B(MIN, e, K(t, hi));
         return e;
     }
     if (is_op(n, "IsInf")) {
@@ -221,6 +225,7 @@ static int arity(const dlc_node *n) {
         is_op(n, "Xor") || is_op(n, "PRelu"))
         return 2;
     if (is_op(n, "Where")) return 3;
+    if (is_op(n, "Clip")) return -2; /* x, then optional run-time min and max, by position */
     return 1;
 }
 
@@ -236,22 +241,28 @@ static int lower_elementwise(dlc_lw_ctx *c, const dlc_node *n) {
     int ids[16];
     for (int k = 0; k < n->ninputs; k++) {
         int id = dlc_lw_in_id(n, k);
-        if (id < 0) {
-            /* Canonical Clip carries min/max as attributes: its inputs 1, 2 are omitted. */
-            if (want >= 0 && k >= want) continue;
-            return dlc_lw_fail(c, n, "input %d is omitted", k);
+        if (want == -2 && k > 0) {
+            if (k > 2) return dlc_lw_fail(c, n, "unexpected input %d", k);
+            ids[nin++] = id; /* -1: that bound is a constant attribute */
+            continue;
         }
+        if (id < 0) return dlc_lw_fail(c, n, "input %d is omitted", k);
         if (want >= 0 && k >= want)
             return dlc_lw_fail(c, n, "unexpected input %d (canonical form expected from "
                                      "infer-shapes)", k);
         if (nin == 16) return dlc_lw_fail(c, n, "too many inputs");
         ids[nin++] = id;
     }
+    if (want == -2)
+        for (int k = 1; k < nin; k++)
+            if (ids[k] >= 0 && dlc_value_numel(&c->g->values[ids[k]]) != 1)
+                return dlc_lw_fail(c, n, "bound input %d must be a scalar", k);
     if (nin == 0 || (want >= 0 && nin != want))
         return dlc_lw_fail(c, n, "expected %d inputs, got %d", want < 0 ? 1 : want, nin);
     /* Types and broadcast shapes. */
     int first = is_op(n, "Where") ? 1 : 0;
     for (int k = 0; k < nin; k++) {
+        if (ids[k] < 0) continue;
         const dlc_value *v = &c->g->values[ids[k]];
         if (same_type_inputs(n) && v->dtype != c->g->values[ids[0]].dtype)
             return dlc_lw_fail(c, n, "input %d has type %s, input 0 has %s", k,
@@ -273,7 +284,8 @@ static int lower_elementwise(dlc_lw_ctx *c, const dlc_node *n) {
     int vars[DLC_MAX_RANK];
     dlc_lw_nest_loops(c, &ns, out->rank, out->dims, DLC_LOOP_PARALLEL, vars);
     dlc_expr *args[16];
-    for (int k = 0; k < nin; k++) args[k] = dlc_lw_load_bcast(c, ids[k], out->rank, vars);
+    for (int k = 0; k < nin; k++)
+        args[k] = ids[k] < 0 ? NULL : dlc_lw_load_bcast(c, ids[k], out->rank, vars);
     /* Pow by a constant 2 (torch's variance): x*x, exact and cheap. */
     if (is_op(n, "Pow") && dlc_dtype_is_float(args[0]->type)) {
         const dlc_value *e = &c->g->values[ids[1]];
