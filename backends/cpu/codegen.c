@@ -1,0 +1,1207 @@
+/* CPU backend code generation: loop IR -> LLVM IR through the LLVM C API.
+ *
+ * Shape of the generated module:
+ *   i32 @<entry>(ptr %args)        loads the buffer pointers from args and calls
+ *   i32 @<entry>.impl(ptr noalias ...)   which allocates temporaries, runs the body, frees them.
+ *   void @<entry>.parN(ptr ctx, i64 lo, i64 hi)   one per outlined parallel loop; unpacks ctx and
+ *   calls @<entry>.parN.impl(ptr noalias ..., i64 vars..., i64 lo, i64 hi).
+ * The *.impl split exists only to give LLVM noalias pointer parameters (buffers never alias),
+ * which is what lets the loop vectoriser work without runtime alias checks.
+ *
+ * Register representation: f16 and bf16 values live in `float` registers holding values that
+ * are exactly representable in the narrow type; every arithmetic result is rounded back
+ * (ir/loop.h: arithmetic in f32, rounded after each operation). bool is i1 in registers and
+ * i8 (0/1) in memory; bf16 is i16 in memory (no dependency on LLVM's bfloat lowering).
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/DebugInfo.h> /* temporary metadata nodes, for self-referential loop IDs */
+
+#include "backends/cpu/cpu_internal.h"
+
+/* State of the LLVM function being emitted (the entry impl or an outlined parallel body). */
+typedef struct fnstate {
+    LLVMValueRef fn;
+    LLVMBasicBlockRef entry_bb; /* allocas go here */
+    LLVMValueRef *bufptr;       /* per buffer: its base pointer in this function */
+    LLVMValueRef *var;          /* per loop variable: its value, NULL when out of scope */
+    bool outlined;              /* inside a parallel body: nested parallel loops run serially */
+} fnstate;
+
+typedef struct cg {
+    const dlc_loop_func *f;
+    const char *entry;
+    LLVMContextRef ctx;
+    LLVMModuleRef mod;
+    LLVMBuilderRef b;
+    dlc_error *err;
+    bool failed;
+    const char *origin; /* loc() of the statement being emitted, for errors */
+    LLVMTypeRef t_i1, t_i8, t_i16, t_i32, t_i64, t_f32, t_f64, t_half, t_ptr, t_void;
+    LLVMValueRef *globals; /* per buffer: the global of a constant, else NULL */
+    fnstate *fs;
+    int in_index; /* > 0 while emitting index arithmetic (nsw is then safe) */
+    int npar;     /* outlined parallel bodies so far (for names) */
+} cg;
+
+static void fail(cg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail(cg *c, const char *fmt, ...) {
+    if (c->failed) return;
+    c->failed = true;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (c->origin)
+        dlc_error_set(c->err, "cpu backend: function '%s', statement from '%s': %s", c->f->name,
+                      c->origin, msg);
+    else
+        dlc_error_set(c->err, "cpu backend: function '%s': %s", c->f->name, msg);
+}
+
+/* ---- types ---- */
+
+static LLVMTypeRef reg_type(cg *c, dlc_dtype t) {
+    switch (t) {
+    case DLC_F32: case DLC_F16: case DLC_BF16: return c->t_f32;
+    case DLC_F64: return c->t_f64;
+    case DLC_I8: case DLC_U8: return c->t_i8;
+    case DLC_I16: case DLC_U16: return c->t_i16;
+    case DLC_I32: case DLC_U32: return c->t_i32;
+    case DLC_I64: case DLC_U64: return c->t_i64;
+    case DLC_BOOL: return c->t_i1;
+    default: return NULL;
+    }
+}
+
+static LLVMTypeRef mem_type(cg *c, dlc_dtype t) {
+    switch (t) {
+    case DLC_F16: return c->t_half;
+    case DLC_BF16: return c->t_i16;
+    case DLC_BOOL: return c->t_i8;
+    default: return reg_type(c, t);
+    }
+}
+
+static bool valid_dtype(dlc_dtype t) { return t > DLC_DTYPE_INVALID && t < DLC_DTYPE_COUNT; }
+
+static LLVMValueRef undef_of(cg *c, dlc_dtype t) {
+    LLVMTypeRef ty = valid_dtype(t) ? reg_type(c, t) : c->t_i64;
+    return LLVMGetUndef(ty);
+}
+
+static LLVMValueRef i64c(cg *c, int64_t v) { return LLVMConstInt(c->t_i64, (unsigned long long)v, 1); }
+
+/* ---- small builders ---- */
+
+/* FMA contraction is the only fast-math freedom taken (keeps NaN/inf semantics). */
+static LLVMValueRef contract(LLVMValueRef v) {
+    if (LLVMIsAInstruction(v) && LLVMCanValueUseFastMathFlags(v))
+        LLVMSetFastMathFlags(v, LLVMFastMathAllowContract);
+    return v;
+}
+
+static LLVMValueRef call_intrinsic(cg *c, const char *name, LLVMTypeRef *ovl, int novl,
+                                   LLVMValueRef *args, int nargs) {
+    unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+    if (!id) {
+        fail(c, "LLVM has no intrinsic %s", name);
+        return LLVMGetUndef(nargs ? LLVMTypeOf(args[0]) : c->t_i64);
+    }
+    LLVMValueRef fn = LLVMGetIntrinsicDeclaration(c->mod, id, ovl, (size_t)novl);
+    LLVMTypeRef fty = LLVMIntrinsicGetType(c->ctx, id, ovl, (size_t)novl);
+    return contract(LLVMBuildCall2(c->b, fty, fn, args, (unsigned)nargs, ""));
+}
+
+static LLVMValueRef un_intrinsic(cg *c, const char *name, LLVMValueRef a) {
+    LLVMTypeRef ty = LLVMTypeOf(a);
+    return call_intrinsic(c, name, &ty, 1, &a, 1);
+}
+
+static LLVMValueRef bin_intrinsic(cg *c, const char *name, LLVMValueRef a, LLVMValueRef b) {
+    LLVMTypeRef ty = LLVMTypeOf(a);
+    LLVMValueRef args[2] = {a, b};
+    return call_intrinsic(c, name, &ty, 1, args, 2);
+}
+
+static LLVMValueRef declare_fn(cg *c, const char *name, LLVMTypeRef fty) {
+    LLVMValueRef fn = LLVMGetNamedFunction(c->mod, name);
+    if (!fn) {
+        fn = LLVMAddFunction(c->mod, name, fty);
+        unsigned k = LLVMGetEnumAttributeKindForName("nounwind", 8);
+        LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                                LLVMCreateEnumAttribute(c->ctx, k, 0));
+    }
+    return fn;
+}
+
+/* libm function `base` ("tanh") for f32 ("tanhf") or f64 ("tanh"). */
+static LLVMValueRef call_libm(cg *c, const char *base, LLVMValueRef *args, int nargs) {
+    LLVMTypeRef ty = LLVMTypeOf(args[0]);
+    char name[32];
+    snprintf(name, sizeof name, "%s%s", base, ty == c->t_f32 ? "f" : "");
+    LLVMTypeRef params[2] = {ty, ty};
+    LLVMTypeRef fty = LLVMFunctionType(ty, params, (unsigned)nargs, 0);
+    LLVMValueRef fn = declare_fn(c, name, fty);
+    return LLVMBuildCall2(c->b, fty, fn, args, (unsigned)nargs, "");
+}
+
+static void add_attr(cg *c, LLVMValueRef fn, unsigned idx, const char *name, uint64_t val) {
+    unsigned k = LLVMGetEnumAttributeKindForName(name, strlen(name));
+    LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(c->ctx, k, val));
+}
+
+/* ---- f16 / bf16 rounding ---- */
+
+/* v: float; returns v rounded to the narrow type t (as float). Identity for other types. */
+static LLVMValueRef round_to(cg *c, dlc_dtype t, LLVMValueRef v) {
+    if (t == DLC_F16) {
+        LLVMValueRef h = LLVMBuildFPTrunc(c->b, v, c->t_half, "");
+        return LLVMBuildFPExt(c->b, h, c->t_f32, "");
+    }
+    if (t == DLC_BF16) {
+        /* Round to nearest even on the bit pattern; NaNs stay NaN (quiet bit set), as
+         * dlc_f32_to_bf16 does. */
+        LLVMValueRef bits = LLVMBuildBitCast(c->b, v, c->t_i32, "");
+        LLVMValueRef lsb = LLVMBuildAnd(
+            c->b, LLVMBuildLShr(c->b, bits, LLVMConstInt(c->t_i32, 16, 0), ""),
+            LLVMConstInt(c->t_i32, 1, 0), "");
+        LLVMValueRef r = LLVMBuildAdd(
+            c->b, bits, LLVMBuildAdd(c->b, lsb, LLVMConstInt(c->t_i32, 0x7fff, 0), ""), "");
+        LLVMValueRef mask = LLVMConstInt(c->t_i32, 0xffff0000u, 0);
+        r = LLVMBuildAnd(c->b, r, mask, "");
+        LLVMValueRef qnan =
+            LLVMBuildAnd(c->b, LLVMBuildOr(c->b, bits, LLVMConstInt(c->t_i32, 0x400000, 0), ""),
+                         mask, "");
+        LLVMValueRef isnan = LLVMBuildFCmp(c->b, LLVMRealUNO, v, v, "");
+        r = LLVMBuildSelect(c->b, isnan, qnan, r, "");
+        return LLVMBuildBitCast(c->b, r, c->t_f32, "");
+    }
+    return v;
+}
+
+/* double -> float rounding to odd, so that rounding again to f16/bf16 gives the correctly
+ * rounded result (as the interpreter does); a plain double->float->half chain rounds twice. */
+static float f64_to_f32_odd(double d) {
+    float f = (float)d;
+    if (isnan(d) || (double)f == d) return f;
+    if (fabs((double)f) > fabs(d)) f = nextafterf(f, 0.0f);
+    uint32_t bits;
+    memcpy(&bits, &f, 4);
+    bits |= 1;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static double round_const(dlc_dtype t, double v) {
+    switch (t) {
+    case DLC_F32: return (float)v;
+    case DLC_F16: return dlc_f16_to_f32(dlc_f32_to_f16(f64_to_f32_odd(v)));
+    case DLC_BF16: return dlc_bf16_to_f32(dlc_f32_to_bf16(f64_to_f32_odd(v)));
+    default: return v;
+    }
+}
+
+/* The same rounding to odd on an f64 register value (for casts f64 -> f16/bf16). */
+static LLVMValueRef f64_to_f32_odd_ir(cg *c, LLVMValueRef d) {
+    LLVMValueRef f = LLVMBuildFPTrunc(c->b, d, c->t_f32, "");
+    LLVMValueRef back = LLVMBuildFPExt(c->b, f, c->t_f64, "");
+    LLVMValueRef inexact = LLVMBuildFCmp(c->b, LLVMRealONE, back, d, "");
+    LLVMValueRef too_big = LLVMBuildFCmp(c->b, LLVMRealOGT, un_intrinsic(c, "llvm.fabs", back),
+                                         un_intrinsic(c, "llvm.fabs", d), "");
+    LLVMValueRef bits = LLVMBuildBitCast(c->b, f, c->t_i32, "");
+    /* one step toward zero on the magnitude is bits - 1 for either sign */
+    LLVMValueRef toward0 = LLVMBuildSelect(
+        c->b, too_big, LLVMBuildSub(c->b, bits, LLVMConstInt(c->t_i32, 1, 0), ""), bits, "");
+    LLVMValueRef odd = LLVMBuildOr(c->b, toward0, LLVMConstInt(c->t_i32, 1, 0), "");
+    return LLVMBuildBitCast(c->b, LLVMBuildSelect(c->b, inexact, odd, bits, ""), c->t_f32, "");
+}
+
+/* memory representation <-> register representation */
+static LLVMValueRef from_mem(cg *c, dlc_dtype t, LLVMValueRef v) {
+    switch (t) {
+    case DLC_BOOL: return LLVMBuildICmp(c->b, LLVMIntNE, v, LLVMConstNull(c->t_i8), "");
+    case DLC_F16: return LLVMBuildFPExt(c->b, v, c->t_f32, "");
+    case DLC_BF16: {
+        LLVMValueRef w = LLVMBuildZExt(c->b, v, c->t_i32, "");
+        w = LLVMBuildShl(c->b, w, LLVMConstInt(c->t_i32, 16, 0), "");
+        return LLVMBuildBitCast(c->b, w, c->t_f32, "");
+    }
+    default: return v;
+    }
+}
+
+static LLVMValueRef to_mem(cg *c, dlc_dtype t, LLVMValueRef v) {
+    switch (t) {
+    case DLC_BOOL: return LLVMBuildZExt(c->b, v, c->t_i8, "");
+    case DLC_F16: return LLVMBuildFPTrunc(c->b, v, c->t_half, ""); /* exact: v is rounded */
+    case DLC_BF16: {
+        LLVMValueRef w = LLVMBuildBitCast(c->b, v, c->t_i32, "");
+        w = LLVMBuildLShr(c->b, w, LLVMConstInt(c->t_i32, 16, 0), "");
+        return LLVMBuildTrunc(c->b, w, c->t_i16, "");
+    }
+    default: return v;
+    }
+}
+
+/* ---- expressions ---- */
+
+static LLVMValueRef emit_expr(cg *c, const dlc_expr *e);
+
+static LLVMValueRef emit_index(cg *c, const dlc_expr *e) {
+    if (e->type != DLC_I64) {
+        fail(c, "index or bound of type %s (must be i64)", dlc_dtype_name(e->type));
+        return LLVMGetUndef(c->t_i64);
+    }
+    c->in_index++;
+    LLVMValueRef v = emit_expr(c, e);
+    c->in_index--;
+    return v;
+}
+
+/* Address of buf[idx...]: base + row-major linear index. */
+static LLVMValueRef buf_addr(cg *c, int buf, dlc_expr *const *idx, int nidx) {
+    const dlc_loop_func *f = c->f;
+    if (buf < 0 || buf >= f->nbufs) {
+        fail(c, "buffer index %d out of range", buf);
+        return NULL;
+    }
+    const dlc_buffer *B = &f->bufs[buf];
+    if (nidx != B->rank) {
+        fail(c, "buffer %%%s has rank %d but is accessed with %d indices", B->name, B->rank,
+             nidx);
+        return NULL;
+    }
+    LLVMValueRef base = B->kind == DLC_BUF_CONST ? c->globals[buf] : c->fs->bufptr[buf];
+    if (!base) {
+        fail(c, "buffer %%%s is not available here", B->name);
+        return NULL;
+    }
+    LLVMValueRef lin = i64c(c, 0);
+    for (int d = 0; d < nidx; d++) {
+        LLVMValueRef i = emit_index(c, idx[d]);
+        lin = LLVMBuildNSWMul(c->b, lin, i64c(c, B->dims[d]), "");
+        lin = LLVMBuildNSWAdd(c->b, lin, i, "");
+    }
+    return LLVMBuildInBoundsGEP2(c->b, mem_type(c, B->dtype), base, &lin, 1, "");
+}
+
+static LLVMValueRef emit_load(cg *c, const dlc_loop_func *f, int buf, dlc_expr *const *idx,
+                              int nidx) {
+    LLVMValueRef p = buf_addr(c, buf, idx, nidx);
+    if (!p) return LLVMGetUndef(c->t_i64);
+    dlc_dtype t = f->bufs[buf].dtype;
+    LLVMValueRef v = LLVMBuildLoad2(c->b, mem_type(c, t), p, "");
+    LLVMSetAlignment(v, (unsigned)dlc_dtype_size(t));
+    return from_mem(c, t, v);
+}
+
+static LLVMValueRef fconst(cg *c, dlc_dtype t, double v) {
+    return LLVMConstReal(reg_type(c, t), round_const(t, v));
+}
+
+static LLVMValueRef emit_unary(cg *c, const dlc_expr *e) {
+    dlc_unop op = e->un.op;
+    dlc_dtype t = e->un.a->type;
+    LLVMValueRef a = emit_expr(c, e->un.a);
+    if (c->failed) return undef_of(c, e->type);
+    LLVMTypeRef ty = reg_type(c, t);
+    if (dlc_dtype_is_float(t)) {
+        LLVMValueRef r;
+        LLVMValueRef one = LLVMConstReal(ty, 1.0);
+        switch (op) {
+        case DLC_UN_NEG: return LLVMBuildFNeg(c->b, a, "");
+        case DLC_UN_ABS: return un_intrinsic(c, "llvm.fabs", a);
+        case DLC_UN_EXP: r = un_intrinsic(c, "llvm.exp", a); break;
+        case DLC_UN_LOG: r = un_intrinsic(c, "llvm.log", a); break;
+        case DLC_UN_SQRT: r = un_intrinsic(c, "llvm.sqrt", a); break;
+        case DLC_UN_RSQRT:
+            r = contract(LLVMBuildFDiv(c->b, one, un_intrinsic(c, "llvm.sqrt", a), ""));
+            break;
+        case DLC_UN_TANH: r = call_libm(c, "tanh", &a, 1); break;
+        case DLC_UN_SIGMOID: {
+            LLVMValueRef ex = un_intrinsic(c, "llvm.exp", LLVMBuildFNeg(c->b, a, ""));
+            r = contract(LLVMBuildFDiv(c->b, one, contract(LLVMBuildFAdd(c->b, one, ex, "")), ""));
+            break;
+        }
+        case DLC_UN_ERF: r = call_libm(c, "erf", &a, 1); break;
+        case DLC_UN_FLOOR: r = un_intrinsic(c, "llvm.floor", a); break;
+        case DLC_UN_CEIL: r = un_intrinsic(c, "llvm.ceil", a); break;
+        case DLC_UN_ROUND: r = un_intrinsic(c, "llvm.roundeven", a); break;
+        case DLC_UN_SIN: r = un_intrinsic(c, "llvm.sin", a); break;
+        case DLC_UN_COS: r = un_intrinsic(c, "llvm.cos", a); break;
+        case DLC_UN_TAN: r = call_libm(c, "tan", &a, 1); break;
+        case DLC_UN_ASIN: r = call_libm(c, "asin", &a, 1); break;
+        case DLC_UN_ACOS: r = call_libm(c, "acos", &a, 1); break;
+        case DLC_UN_ATAN: r = call_libm(c, "atan", &a, 1); break;
+        case DLC_UN_SINH: r = call_libm(c, "sinh", &a, 1); break;
+        case DLC_UN_COSH: r = call_libm(c, "cosh", &a, 1); break;
+        case DLC_UN_ASINH: r = call_libm(c, "asinh", &a, 1); break;
+        case DLC_UN_ACOSH: r = call_libm(c, "acosh", &a, 1); break;
+        case DLC_UN_ATANH: r = call_libm(c, "atanh", &a, 1); break;
+        case DLC_UN_ISNAN: return LLVMBuildFCmp(c->b, LLVMRealUNO, a, a, "");
+        case DLC_UN_ISINF:
+            return LLVMBuildFCmp(c->b, LLVMRealOEQ, un_intrinsic(c, "llvm.fabs", a),
+                                 LLVMConstReal(ty, INFINITY), "");
+        case DLC_UN_SIGN: {
+            /* 1, -1, or x itself for ±0 and NaN */
+            LLVMValueRef zero = LLVMConstReal(ty, 0.0);
+            LLVMValueRef neg = LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOLT, a, zero, ""),
+                                               LLVMConstReal(ty, -1.0), a, "");
+            return LLVMBuildSelect(c->b, LLVMBuildFCmp(c->b, LLVMRealOGT, a, zero, ""), one, neg,
+                                   "");
+        }
+        default:
+            fail(c, "unary %s is not defined on %s", dlc_unop_name(op), dlc_dtype_name(t));
+            return undef_of(c, e->type);
+        }
+        return round_to(c, t, r);
+    }
+    bool sgn = dlc_dtype_is_signed_int(t);
+    LLVMValueRef zero = LLVMConstNull(ty);
+    switch (op) {
+    case DLC_UN_NEG: return t == DLC_BOOL ? a : LLVMBuildSub(c->b, zero, a, "");
+    case DLC_UN_ABS: {
+        if (!sgn) return a;
+        LLVMTypeRef tys[1] = {ty};
+        LLVMValueRef args[2] = {a, LLVMConstInt(c->t_i1, 0, 0)};
+        return call_intrinsic(c, "llvm.abs", tys, 1, args, 2);
+    }
+    case DLC_UN_NOT: return LLVMBuildNot(c->b, a, "");
+    case DLC_UN_SIGN:
+        if (t == DLC_BOOL) return a;
+        if (!sgn) return LLVMBuildZExt(c->b, LLVMBuildICmp(c->b, LLVMIntNE, a, zero, ""), ty, "");
+        return LLVMBuildSub(
+            c->b, LLVMBuildZExt(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, a, zero, ""), ty, ""),
+            LLVMBuildZExt(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, a, zero, ""), ty, ""), "");
+    default:
+        fail(c, "unary %s is not defined on %s", dlc_unop_name(op), dlc_dtype_name(t));
+        return undef_of(c, e->type);
+    }
+}
+
+/* Integer division helpers. Division by zero and INT_MIN / -1 must not trap (x86 idiv
+ * raises SIGFPE); the result is unspecified there, so divide by 1 instead. For constant
+ * divisors all of this folds away. */
+static LLVMValueRef int_divide(cg *c, dlc_binop op, bool sgn, LLVMValueRef a, LLVMValueRef b) {
+    LLVMTypeRef ty = LLVMTypeOf(a);
+    LLVMValueRef zero = LLVMConstNull(ty), one = LLVMConstInt(ty, 1, 0);
+    LLVMValueRef bad = LLVMBuildICmp(c->b, LLVMIntEQ, b, zero, "");
+    LLVMValueRef minus1 = NULL;
+    if (sgn) {
+        minus1 = LLVMBuildICmp(c->b, LLVMIntEQ, b, LLVMConstAllOnes(ty), "");
+        bad = LLVMBuildOr(c->b, bad, minus1, "");
+    }
+    LLVMValueRef d = LLVMBuildSelect(c->b, bad, one, b, "");
+    if (!sgn) {
+        if (op == DLC_BIN_DIV || op == DLC_BIN_FLOORDIV) return LLVMBuildUDiv(c->b, a, d, "");
+        return LLVMBuildURem(c->b, a, d, "");
+    }
+    LLVMValueRef q = LLVMBuildSDiv(c->b, a, d, "");
+    LLVMValueRef r = LLVMBuildSRem(c->b, a, d, "");
+    /* floor adjustment: remainder non-zero and of the other sign than the divisor */
+    LLVMValueRef adjust = LLVMBuildAnd(
+        c->b, LLVMBuildICmp(c->b, LLVMIntNE, r, zero, ""),
+        LLVMBuildICmp(c->b, LLVMIntSLT, LLVMBuildXor(c->b, r, d, ""), zero, ""), "");
+    LLVMValueRef res;
+    switch (op) {
+    case DLC_BIN_DIV: res = q; break;
+    case DLC_BIN_REM: res = r; break;
+    case DLC_BIN_FLOORDIV:
+        res = LLVMBuildSub(c->b, q, LLVMBuildZExt(c->b, adjust, ty, ""), "");
+        break;
+    default: /* MOD */
+        res = LLVMBuildSelect(c->b, adjust, LLVMBuildAdd(c->b, r, d, ""), r, "");
+        break;
+    }
+    /* x / -1 = -x (wrapping), x % -1 = 0 */
+    LLVMValueRef special = (op == DLC_BIN_DIV || op == DLC_BIN_FLOORDIV)
+                               ? LLVMBuildSub(c->b, zero, a, "")
+                               : zero;
+    return LLVMBuildSelect(c->b, minus1, special, res, "");
+}
+
+/* NaN-propagating max/min with -0 < +0 (llvm.maximum semantics) from compares and selects;
+ * a and b are f32. */
+static LLVMValueRef nan_max_min(cg *c, bool is_max, LLVMValueRef a, LLVMValueRef b) {
+    LLVMValueRef any_nan = LLVMBuildFCmp(c->b, LLVMRealUNO, a, b, "");
+    LLVMValueRef eq = LLVMBuildFCmp(c->b, LLVMRealOEQ, a, b, "");
+    LLVMValueRef pick = LLVMBuildFCmp(c->b, is_max ? LLVMRealOGT : LLVMRealOLT, a, b, "");
+    /* equal values differ at most in the sign of zero: AND of the bits prefers +0 (max),
+     * OR prefers -0 (min) */
+    LLVMValueRef ba = LLVMBuildBitCast(c->b, a, c->t_i32, ""), bb = LLVMBuildBitCast(c->b, b, c->t_i32, "");
+    LLVMValueRef z = LLVMBuildBitCast(
+        c->b, is_max ? LLVMBuildAnd(c->b, ba, bb, "") : LLVMBuildOr(c->b, ba, bb, ""), c->t_f32, "");
+    LLVMValueRef r = LLVMBuildSelect(c->b, pick, a, b, "");
+    r = LLVMBuildSelect(c->b, eq, z, r, "");
+    return LLVMBuildSelect(c->b, any_nan, LLVMBuildFAdd(c->b, a, b, ""), r, "");
+}
+
+/* a OP b on values of dtype t (already emitted). Shared by binary expressions and
+ * reducing stores. */
+static LLVMValueRef arith(cg *c, dlc_binop op, dlc_dtype t, LLVMValueRef a, LLVMValueRef b) {
+    LLVMTypeRef ty = reg_type(c, t);
+    if (dlc_dtype_is_float(t)) {
+        LLVMValueRef r;
+        switch (op) {
+        case DLC_BIN_ADD: r = contract(LLVMBuildFAdd(c->b, a, b, "")); break;
+        case DLC_BIN_SUB: r = contract(LLVMBuildFSub(c->b, a, b, "")); break;
+        case DLC_BIN_MUL: r = contract(LLVMBuildFMul(c->b, a, b, "")); break;
+        case DLC_BIN_DIV: r = contract(LLVMBuildFDiv(c->b, a, b, "")); break;
+        case DLC_BIN_FLOORDIV:
+            r = un_intrinsic(c, "llvm.floor", contract(LLVMBuildFDiv(c->b, a, b, "")));
+            break;
+        case DLC_BIN_MOD:
+        case DLC_BIN_REM: r = LLVMBuildFRem(c->b, a, b, ""); break;
+        case DLC_BIN_MAX:
+        case DLC_BIN_MIN:
+            /* exact, no rounding needed. f16 avoids llvm.maximum: InstCombine narrows it to
+             * llvm.maximum.f16, which LLVM 19's x86 backend miscompiles (NaN is lost). */
+            if (t == DLC_F16) return nan_max_min(c, op == DLC_BIN_MAX, a, b);
+            return bin_intrinsic(c, op == DLC_BIN_MAX ? "llvm.maximum" : "llvm.minimum", a, b);
+        case DLC_BIN_POW: r = bin_intrinsic(c, "llvm.pow", a, b); break;
+        case DLC_BIN_EQ: return LLVMBuildFCmp(c->b, LLVMRealOEQ, a, b, "");
+        case DLC_BIN_NE: return LLVMBuildFCmp(c->b, LLVMRealUNE, a, b, "");
+        case DLC_BIN_LT: return LLVMBuildFCmp(c->b, LLVMRealOLT, a, b, "");
+        case DLC_BIN_LE: return LLVMBuildFCmp(c->b, LLVMRealOLE, a, b, "");
+        case DLC_BIN_GT: return LLVMBuildFCmp(c->b, LLVMRealOGT, a, b, "");
+        case DLC_BIN_GE: return LLVMBuildFCmp(c->b, LLVMRealOGE, a, b, "");
+        default:
+            fail(c, "binary %s is not defined on %s", dlc_binop_name(op), dlc_dtype_name(t));
+            return LLVMGetUndef(ty);
+        }
+        return round_to(c, t, r);
+    }
+    bool sgn = dlc_dtype_is_signed_int(t);
+    bool nsw = c->in_index > 0 && t == DLC_I64; /* index arithmetic never wraps */
+    if (t == DLC_BOOL) {
+        switch (op) {
+        case DLC_BIN_ADD: case DLC_BIN_MAX: case DLC_BIN_OR: case DLC_BIN_LOR:
+            return LLVMBuildOr(c->b, a, b, "");
+        case DLC_BIN_MUL: case DLC_BIN_MIN: case DLC_BIN_AND: case DLC_BIN_LAND:
+            return LLVMBuildAnd(c->b, a, b, "");
+        case DLC_BIN_SUB: case DLC_BIN_XOR: case DLC_BIN_NE: return LLVMBuildXor(c->b, a, b, "");
+        case DLC_BIN_EQ: return LLVMBuildICmp(c->b, LLVMIntEQ, a, b, "");
+        case DLC_BIN_LT: return LLVMBuildICmp(c->b, LLVMIntULT, a, b, "");
+        case DLC_BIN_LE: return LLVMBuildICmp(c->b, LLVMIntULE, a, b, "");
+        case DLC_BIN_GT: return LLVMBuildICmp(c->b, LLVMIntUGT, a, b, "");
+        case DLC_BIN_GE: return LLVMBuildICmp(c->b, LLVMIntUGE, a, b, "");
+        default:
+            fail(c, "binary %s is not defined on bool", dlc_binop_name(op));
+            return LLVMGetUndef(ty);
+        }
+    }
+    LLVMValueRef zero = LLVMConstNull(ty);
+    unsigned width = LLVMGetIntTypeWidth(ty);
+    switch (op) {
+    case DLC_BIN_ADD: return nsw ? LLVMBuildNSWAdd(c->b, a, b, "") : LLVMBuildAdd(c->b, a, b, "");
+    case DLC_BIN_SUB: return nsw ? LLVMBuildNSWSub(c->b, a, b, "") : LLVMBuildSub(c->b, a, b, "");
+    case DLC_BIN_MUL: return nsw ? LLVMBuildNSWMul(c->b, a, b, "") : LLVMBuildMul(c->b, a, b, "");
+    case DLC_BIN_DIV: case DLC_BIN_FLOORDIV: case DLC_BIN_MOD: case DLC_BIN_REM:
+        return int_divide(c, op, sgn, a, b);
+    case DLC_BIN_MAX: return bin_intrinsic(c, sgn ? "llvm.smax" : "llvm.umax", a, b);
+    case DLC_BIN_MIN: return bin_intrinsic(c, sgn ? "llvm.smin" : "llvm.umin", a, b);
+    case DLC_BIN_EQ: return LLVMBuildICmp(c->b, LLVMIntEQ, a, b, "");
+    case DLC_BIN_NE: return LLVMBuildICmp(c->b, LLVMIntNE, a, b, "");
+    case DLC_BIN_LT: return LLVMBuildICmp(c->b, sgn ? LLVMIntSLT : LLVMIntULT, a, b, "");
+    case DLC_BIN_LE: return LLVMBuildICmp(c->b, sgn ? LLVMIntSLE : LLVMIntULE, a, b, "");
+    case DLC_BIN_GT: return LLVMBuildICmp(c->b, sgn ? LLVMIntSGT : LLVMIntUGT, a, b, "");
+    case DLC_BIN_GE: return LLVMBuildICmp(c->b, sgn ? LLVMIntSGE : LLVMIntUGE, a, b, "");
+    case DLC_BIN_LAND: case DLC_BIN_LOR: {
+        /* defined on bool; on ints treat non-zero as true */
+        LLVMValueRef x = LLVMBuildICmp(c->b, LLVMIntNE, a, zero, "");
+        LLVMValueRef y = LLVMBuildICmp(c->b, LLVMIntNE, b, zero, "");
+        return op == DLC_BIN_LAND ? LLVMBuildAnd(c->b, x, y, "") : LLVMBuildOr(c->b, x, y, "");
+    }
+    case DLC_BIN_AND: return LLVMBuildAnd(c->b, a, b, "");
+    case DLC_BIN_OR: return LLVMBuildOr(c->b, a, b, "");
+    case DLC_BIN_XOR: return LLVMBuildXor(c->b, a, b, "");
+    case DLC_BIN_SHL: case DLC_BIN_SHR: {
+        /* counts >= width (or negative, read unsigned) give 0, or the sign for ashr;
+         * LLVM would give poison */
+        LLVMValueRef w = LLVMConstInt(ty, width, 0);
+        LLVMValueRef in = LLVMBuildICmp(c->b, LLVMIntULT, b, w, "");
+        if (op == DLC_BIN_SHR && sgn) {
+            LLVMValueRef cnt = LLVMBuildSelect(c->b, in, b, LLVMConstInt(ty, width - 1, 0), "");
+            return LLVMBuildAShr(c->b, a, cnt, "");
+        }
+        LLVMValueRef cnt = LLVMBuildSelect(c->b, in, b, zero, "");
+        LLVMValueRef r = op == DLC_BIN_SHL ? LLVMBuildShl(c->b, a, cnt, "")
+                                           : LLVMBuildLShr(c->b, a, cnt, "");
+        return LLVMBuildSelect(c->b, in, r, zero, "");
+    }
+    default:
+        fail(c, "binary %s is not defined on %s", dlc_binop_name(op), dlc_dtype_name(t));
+        return LLVMGetUndef(ty);
+    }
+}
+
+static LLVMValueRef emit_cast(cg *c, dlc_dtype to, dlc_dtype from, LLVMValueRef v) {
+    if (to == from) return v;
+    LLVMTypeRef tty = reg_type(c, to);
+    bool ffrom = dlc_dtype_is_float(from), fto = dlc_dtype_is_float(to);
+    if (ffrom && fto) {
+        /* carriers: f32 for f16/bf16/f32, f64 for f64; narrowing goes through f32 */
+        if (to == DLC_F64) return LLVMBuildFPExt(c->b, v, c->t_f64, "");
+        if (from == DLC_F64)
+            v = to == DLC_F32 ? LLVMBuildFPTrunc(c->b, v, c->t_f32, "") : f64_to_f32_odd_ir(c, v);
+        return round_to(c, to, v);
+    }
+    if (ffrom) {
+        if (to == DLC_BOOL)
+            return LLVMBuildFCmp(c->b, LLVMRealUNE, v, LLVMConstNull(LLVMTypeOf(v)), "");
+        /* saturating (NaN -> 0): out-of-range is unspecified by the IR, and this matches
+         * the interpreter instead of producing poison */
+        LLVMTypeRef tys[2] = {tty, LLVMTypeOf(v)};
+        return call_intrinsic(c, dlc_dtype_is_signed_int(to) ? "llvm.fptosi.sat" : "llvm.fptoui.sat",
+                              tys, 2, &v, 1);
+    }
+    bool sfrom = dlc_dtype_is_signed_int(from);
+    if (fto) {
+        LLVMTypeRef carrier = to == DLC_F64 ? c->t_f64 : c->t_f32;
+        LLVMValueRef r = sfrom ? LLVMBuildSIToFP(c->b, v, carrier, "")
+                               : LLVMBuildUIToFP(c->b, v, carrier, "");
+        return round_to(c, to, r);
+    }
+    if (to == DLC_BOOL)
+        return LLVMBuildICmp(c->b, LLVMIntNE, v, LLVMConstNull(LLVMTypeOf(v)), "");
+    unsigned wf = LLVMGetIntTypeWidth(LLVMTypeOf(v)), wt = LLVMGetIntTypeWidth(tty);
+    if (wt < wf) return LLVMBuildTrunc(c->b, v, tty, "");
+    if (wt == wf) return v; /* signedness is in the ops, not the bits */
+    return sfrom ? LLVMBuildSExt(c->b, v, tty, "") : LLVMBuildZExt(c->b, v, tty, "");
+}
+
+static LLVMValueRef emit_expr(cg *c, const dlc_expr *e) {
+    if (c->failed) return LLVMGetUndef(c->t_i64);
+    if (!e || !valid_dtype(e->type)) {
+        fail(c, "expression without a valid type");
+        return LLVMGetUndef(c->t_i64);
+    }
+    switch (e->kind) {
+    case DLC_EXPR_CONST:
+        if (dlc_dtype_is_float(e->type)) return fconst(c, e->type, e->c.f);
+        if (e->type == DLC_BOOL) return LLVMConstInt(c->t_i1, e->c.i != 0, 0);
+        return LLVMConstInt(reg_type(c, e->type), (unsigned long long)e->c.i, 0);
+    case DLC_EXPR_VAR:
+        if (e->var < 0 || e->var >= c->f->nvars) {
+            fail(c, "loop variable index %d out of range", e->var);
+            return LLVMGetUndef(c->t_i64);
+        }
+        if (!c->fs->var[e->var]) {
+            fail(c, "loop variable %%%s used outside its loop", c->f->vars[e->var]);
+            return LLVMGetUndef(c->t_i64);
+        }
+        return c->fs->var[e->var];
+    case DLC_EXPR_LOAD: {
+        if (e->load.buf >= 0 && e->load.buf < c->f->nbufs &&
+            c->f->bufs[e->load.buf].dtype != e->type) {
+            fail(c, "load of %%%s has type %s, buffer has %s", c->f->bufs[e->load.buf].name,
+                 dlc_dtype_name(e->type), dlc_dtype_name(c->f->bufs[e->load.buf].dtype));
+            return undef_of(c, e->type);
+        }
+        /* loads inside an index (gather) compute data, not index arithmetic */
+        int saved = c->in_index;
+        c->in_index = 0;
+        LLVMValueRef v = emit_load(c, c->f, e->load.buf, e->load.idx, e->load.nidx);
+        c->in_index = saved;
+        return c->failed ? undef_of(c, e->type) : v;
+    }
+    case DLC_EXPR_UNARY:
+        if (!e->un.a) break;
+        return emit_unary(c, e);
+    case DLC_EXPR_BINARY: {
+        if (!e->bin.a || !e->bin.b) break;
+        if (e->bin.a->type != e->bin.b->type) {
+            fail(c, "binary %s on mismatched types %s and %s", dlc_binop_name(e->bin.op),
+                 dlc_dtype_name(e->bin.a->type), dlc_dtype_name(e->bin.b->type));
+            return undef_of(c, e->type);
+        }
+        LLVMValueRef a = emit_expr(c, e->bin.a);
+        LLVMValueRef b = emit_expr(c, e->bin.b);
+        if (c->failed) return undef_of(c, e->type);
+        return arith(c, e->bin.op, e->bin.a->type, a, b);
+    }
+    case DLC_EXPR_SELECT: {
+        if (!e->sel.cond || !e->sel.a || !e->sel.b) break;
+        if (e->sel.cond->type != DLC_BOOL || e->sel.a->type != e->sel.b->type ||
+            e->sel.a->type != e->type) {
+            fail(c, "select(%s, %s, %s): condition must be bool and arms of one type",
+                 dlc_dtype_name(e->sel.cond->type), dlc_dtype_name(e->sel.a->type),
+                 dlc_dtype_name(e->sel.b->type));
+            return undef_of(c, e->type);
+        }
+        LLVMValueRef cond = emit_expr(c, e->sel.cond);
+        LLVMValueRef a = emit_expr(c, e->sel.a);
+        LLVMValueRef b = emit_expr(c, e->sel.b);
+        if (c->failed) return undef_of(c, e->type);
+        return LLVMBuildSelect(c->b, cond, a, b, "");
+    }
+    case DLC_EXPR_CAST: {
+        if (!e->cast.a || !valid_dtype(e->cast.a->type)) break;
+        LLVMValueRef a = emit_expr(c, e->cast.a);
+        if (c->failed) return undef_of(c, e->type);
+        return emit_cast(c, e->type, e->cast.a->type, a);
+    }
+    }
+    fail(c, "malformed expression (kind %d)", (int)e->kind);
+    return undef_of(c, e->type);
+}
+
+/* ---- statements ---- */
+
+static void emit_block(cg *c, const dlc_block *blk);
+
+static void emit_store(cg *c, const dlc_stmt *s) {
+    const dlc_loop_func *f = c->f;
+    int buf = s->store.buf;
+    if (buf < 0 || buf >= f->nbufs) {
+        fail(c, "store to buffer index %d out of range", buf);
+        return;
+    }
+    const dlc_buffer *B = &f->bufs[buf];
+    if (B->kind == DLC_BUF_CONST) {
+        fail(c, "store to constant buffer %%%s", B->name);
+        return;
+    }
+    if (!s->store.value || s->store.value->type != B->dtype) {
+        fail(c, "store of %s into %%%s of type %s",
+             s->store.value ? dlc_dtype_name(s->store.value->type) : "nothing", B->name,
+             dlc_dtype_name(B->dtype));
+        return;
+    }
+    LLVMValueRef v = emit_expr(c, s->store.value);
+    LLVMValueRef p = buf_addr(c, buf, s->store.idx, s->store.nidx);
+    if (c->failed) return;
+    unsigned align = (unsigned)dlc_dtype_size(B->dtype);
+    if (s->store.reduce != DLC_REDUCE_NONE) {
+        static const dlc_binop rop[] = {[DLC_REDUCE_ADD] = DLC_BIN_ADD,
+                                        [DLC_REDUCE_MUL] = DLC_BIN_MUL,
+                                        [DLC_REDUCE_MAX] = DLC_BIN_MAX,
+                                        [DLC_REDUCE_MIN] = DLC_BIN_MIN};
+        if (s->store.reduce > DLC_REDUCE_MIN) {
+            fail(c, "unknown reduction %d", (int)s->store.reduce);
+            return;
+        }
+        LLVMValueRef old = LLVMBuildLoad2(c->b, mem_type(c, B->dtype), p, "");
+        LLVMSetAlignment(old, align);
+        v = arith(c, rop[s->store.reduce], B->dtype, from_mem(c, B->dtype, old), v);
+        if (c->failed) return;
+    }
+    LLVMValueRef st = LLVMBuildStore(c->b, to_mem(c, B->dtype, v), p);
+    LLVMSetAlignment(st, align);
+}
+
+static void emit_if(cg *c, const dlc_stmt *s) {
+    if (!s->cond.cond || s->cond.cond->type != DLC_BOOL) {
+        fail(c, "if condition must be bool");
+        return;
+    }
+    LLVMValueRef cond = emit_expr(c, s->cond.cond);
+    if (c->failed) return;
+    LLVMBasicBlockRef then_bb = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "then");
+    LLVMBasicBlockRef else_bb = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "else");
+    LLVMBasicBlockRef end_bb = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "endif");
+    LLVMBuildCondBr(c->b, cond, then_bb, else_bb);
+    LLVMPositionBuilderAtEnd(c->b, then_bb);
+    emit_block(c, &s->cond.then_body);
+    LLVMBuildBr(c->b, end_bb);
+    LLVMPositionBuilderAtEnd(c->b, else_bb);
+    emit_block(c, &s->cond.else_body);
+    LLVMBuildBr(c->b, end_bb);
+    LLVMPositionBuilderAtEnd(c->b, end_bb);
+}
+
+/* Loop hints (vectorize, unroll(N)) as llvm.loop metadata on the latch branch. */
+static void set_loop_hints(cg *c, LLVMValueRef latch_br, const dlc_stmt *s) {
+    bool vec = (s->loop.attrs & DLC_LOOP_VECTORIZE) != 0;
+    if (!vec && s->loop.unroll <= 0) return;
+    LLVMMetadataRef ops[3];
+    int n = 0;
+    LLVMMetadataRef self = LLVMTemporaryMDNode(c->ctx, NULL, 0);
+    ops[n++] = self;
+    if (vec) {
+        LLVMMetadataRef kv[2] = {LLVMMDStringInContext2(c->ctx, "llvm.loop.vectorize.enable", 26),
+                                 LLVMValueAsMetadata(LLVMConstInt(c->t_i1, 1, 0))};
+        ops[n++] = LLVMMDNodeInContext2(c->ctx, kv, 2);
+    }
+    if (s->loop.unroll > 0) {
+        LLVMMetadataRef kv[2] = {
+            LLVMMDStringInContext2(c->ctx, "llvm.loop.unroll.count", 22),
+            LLVMValueAsMetadata(LLVMConstInt(c->t_i32, (unsigned long long)s->loop.unroll, 0))};
+        ops[n++] = LLVMMDNodeInContext2(c->ctx, kv, 2);
+    }
+    LLVMMetadataRef id = LLVMMDNodeInContext2(c->ctx, ops, (size_t)n);
+    LLVMMetadataReplaceAllUsesWith(self, id); /* also frees the temporary */
+    LLVMSetMetadata(latch_br, LLVMGetMDKindIDInContext(c->ctx, "llvm.loop", 9),
+                    LLVMMetadataAsValue(c->ctx, id));
+}
+
+/* for (k = klo; k < khi; k++) with var = base + k*step when step_map, else var = k (then
+ * base/step are unused and klo/khi are the real bounds with the given step). */
+static void emit_counted_loop(cg *c, const dlc_stmt *s, LLVMValueRef klo, LLVMValueRef khi,
+                              int64_t kstep, LLVMValueRef base, int64_t vstep) {
+    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
+    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "loop");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "body");
+    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "endloop");
+    LLVMBuildBr(c->b, head);
+    LLVMPositionBuilderAtEnd(c->b, head);
+    LLVMValueRef k = LLVMBuildPhi(c->b, c->t_i64, c->f->vars[s->loop.var]);
+    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, k, khi, ""), body, exit);
+    LLVMPositionBuilderAtEnd(c->b, body);
+    LLVMValueRef saved = c->fs->var[s->loop.var];
+    LLVMValueRef v = k;
+    if (base) v = LLVMBuildNSWAdd(c->b, base, LLVMBuildNSWMul(c->b, k, i64c(c, vstep), ""), "");
+    c->fs->var[s->loop.var] = v;
+    emit_block(c, &s->loop.body);
+    c->fs->var[s->loop.var] = saved;
+    LLVMValueRef next = LLVMBuildNSWAdd(c->b, k, i64c(c, kstep), "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+    set_loop_hints(c, LLVMBuildBr(c->b, head), s);
+    LLVMValueRef in_vals[2] = {klo, next};
+    LLVMBasicBlockRef in_bbs[2] = {pre, latch};
+    LLVMAddIncoming(k, in_vals, in_bbs, 2);
+    LLVMPositionBuilderAtEnd(c->b, exit);
+}
+
+/* Marks the buffers and loop variables a statement tree refers to. */
+static void scan_expr(const dlc_expr *e, bool *ubuf, int nbufs, bool *uvar, int nvars) {
+    if (!e) return;
+    switch (e->kind) {
+    case DLC_EXPR_VAR:
+        if (e->var >= 0 && e->var < nvars) uvar[e->var] = true;
+        break;
+    case DLC_EXPR_LOAD:
+        if (e->load.buf >= 0 && e->load.buf < nbufs) ubuf[e->load.buf] = true;
+        for (int i = 0; i < e->load.nidx; i++) scan_expr(e->load.idx[i], ubuf, nbufs, uvar, nvars);
+        break;
+    case DLC_EXPR_UNARY: scan_expr(e->un.a, ubuf, nbufs, uvar, nvars); break;
+    case DLC_EXPR_BINARY:
+        scan_expr(e->bin.a, ubuf, nbufs, uvar, nvars);
+        scan_expr(e->bin.b, ubuf, nbufs, uvar, nvars);
+        break;
+    case DLC_EXPR_SELECT:
+        scan_expr(e->sel.cond, ubuf, nbufs, uvar, nvars);
+        scan_expr(e->sel.a, ubuf, nbufs, uvar, nvars);
+        scan_expr(e->sel.b, ubuf, nbufs, uvar, nvars);
+        break;
+    case DLC_EXPR_CAST: scan_expr(e->cast.a, ubuf, nbufs, uvar, nvars); break;
+    default: break;
+    }
+}
+
+static void scan_block(const dlc_block *b, bool *ubuf, int nbufs, bool *uvar, int nvars);
+static void scan_stmt(const dlc_stmt *s, bool *ubuf, int nbufs, bool *uvar, int nvars) {
+    switch (s->kind) {
+    case DLC_STMT_FOR:
+        scan_expr(s->loop.lo, ubuf, nbufs, uvar, nvars);
+        scan_expr(s->loop.hi, ubuf, nbufs, uvar, nvars);
+        scan_block(&s->loop.body, ubuf, nbufs, uvar, nvars);
+        break;
+    case DLC_STMT_IF:
+        scan_expr(s->cond.cond, ubuf, nbufs, uvar, nvars);
+        scan_block(&s->cond.then_body, ubuf, nbufs, uvar, nvars);
+        scan_block(&s->cond.else_body, ubuf, nbufs, uvar, nvars);
+        break;
+    case DLC_STMT_STORE:
+        if (s->store.buf >= 0 && s->store.buf < nbufs) ubuf[s->store.buf] = true;
+        for (int i = 0; i < s->store.nidx; i++) scan_expr(s->store.idx[i], ubuf, nbufs, uvar, nvars);
+        scan_expr(s->store.value, ubuf, nbufs, uvar, nvars);
+        break;
+    }
+}
+static void scan_block(const dlc_block *b, bool *ubuf, int nbufs, bool *uvar, int nvars) {
+    for (size_t i = 0; i < b->len; i++) scan_stmt(b->stmts[i], ubuf, nbufs, uvar, nvars);
+}
+
+/* Rough operation count of a statement (constant trip counts; unknown ones count 16). */
+static double est_work(const dlc_stmt *s);
+static double est_block(const dlc_block *b) {
+    double w = 0;
+    for (size_t i = 0; i < b->len; i++) w += est_work(b->stmts[i]);
+    return w;
+}
+static double est_work(const dlc_stmt *s) {
+    switch (s->kind) {
+    case DLC_STMT_FOR: {
+        double trip = 16;
+        if (s->loop.lo->kind == DLC_EXPR_CONST && s->loop.hi->kind == DLC_EXPR_CONST &&
+            s->loop.step > 0) {
+            double span = (double)s->loop.hi->c.i - (double)s->loop.lo->c.i;
+            trip = span > 0 ? ceil(span / (double)s->loop.step) : 0;
+        }
+        return trip * (1 + est_block(&s->loop.body));
+    }
+    case DLC_STMT_IF: return 1 + est_block(&s->cond.then_body) + est_block(&s->cond.else_body);
+    default: return 1;
+    }
+}
+
+/* Creates an internal function with noalias pointer parameters followed by i64 ones. */
+static LLVMValueRef new_kernel(cg *c, const char *name, LLVMTypeRef ret, int nptr, int nint) {
+    int n = nptr + nint;
+    LLVMTypeRef *params = dlc_xmalloc(sizeof(LLVMTypeRef) * (size_t)(n + 1));
+    for (int i = 0; i < n; i++) params[i] = i < nptr ? c->t_ptr : c->t_i64;
+    LLVMValueRef fn = LLVMAddFunction(c->mod, name, LLVMFunctionType(ret, params, (unsigned)n, 0));
+    free(params);
+    LLVMSetLinkage(fn, LLVMInternalLinkage);
+    add_attr(c, fn, LLVMAttributeFunctionIndex, "nounwind", 0);
+    for (int i = 0; i < nptr; i++) add_attr(c, fn, (unsigned)i + 1, "noalias", 0);
+    return fn;
+}
+
+static void emit_parallel_for(cg *c, const dlc_stmt *s, LLVMValueRef lo, LLVMValueRef hi) {
+    const dlc_loop_func *f = c->f;
+    int64_t step = s->loop.step;
+    /* trip count, computed in the caller */
+    LLVMValueRef span = LLVMBuildSub(c->b, hi, lo, "");
+    LLVMValueRef trip = LLVMBuildSDiv(c->b, LLVMBuildAdd(c->b, span, i64c(c, step - 1), ""),
+                                      i64c(c, step), "");
+    trip = LLVMBuildSelect(c->b, LLVMBuildICmp(c->b, LLVMIntSGT, hi, lo, ""), trip, i64c(c, 0),
+                           "trip");
+
+    /* what the body needs from here: non-constant buffers and outer loop variables */
+    bool *ubuf = dlc_xcalloc((size_t)f->nbufs + 1, 1), *uvar = dlc_xcalloc((size_t)f->nvars + 1, 1);
+    scan_block(&s->loop.body, ubuf, f->nbufs, uvar, f->nvars);
+    int *pbufs = dlc_xmalloc(sizeof(int) * ((size_t)f->nbufs + 1));
+    int *pvars = dlc_xmalloc(sizeof(int) * ((size_t)f->nvars + 1));
+    int np = 0, nv = 0;
+    for (int i = 0; i < f->nbufs; i++)
+        if (ubuf[i] && f->bufs[i].kind != DLC_BUF_CONST && c->fs->bufptr[i]) pbufs[np++] = i;
+    for (int v = 0; v < f->nvars; v++)
+        if (uvar[v] && v != s->loop.var && c->fs->var[v]) pvars[nv++] = v;
+    free(ubuf);
+    free(uvar);
+
+    /* ctx: one 8-byte slot per pointer, per variable, and the loop's lower bound */
+    int nslots = np + nv + 1;
+    LLVMTypeRef ctx_ty = LLVMArrayType2(c->t_i64, (uint64_t)nslots);
+    LLVMBuilderRef ab = LLVMCreateBuilderInContext(c->ctx);
+    LLVMValueRef first = LLVMGetFirstInstruction(c->fs->entry_bb);
+    if (first) LLVMPositionBuilderBefore(ab, first);
+    else LLVMPositionBuilderAtEnd(ab, c->fs->entry_bb);
+    LLVMValueRef ctx = LLVMBuildAlloca(ab, ctx_ty, "parctx");
+    LLVMDisposeBuilder(ab);
+    LLVMSetAlignment(ctx, 8);
+    for (int i = 0; i < nslots; i++) {
+        LLVMValueRef slot = LLVMBuildInBoundsGEP2(c->b, c->t_i64, ctx, (LLVMValueRef[]){i64c(c, i)},
+                                                  1, "");
+        LLVMValueRef val = i < np ? c->fs->bufptr[pbufs[i]] : i < np + nv ? c->fs->var[pvars[i - np]] : lo;
+        LLVMBuildStore(c->b, val, slot);
+    }
+
+    /* the outlined body: impl with noalias params, and the wrapper the pool calls */
+    int id = c->npar++;
+    char *impl_name = dlc_xasprintf("%s.par%d.impl", c->entry, id);
+    char *wrap_name = dlc_xasprintf("%s.par%d", c->entry, id);
+    LLVMValueRef impl = new_kernel(c, impl_name, c->t_void, np, nv + 3);
+    LLVMTypeRef wparams[3] = {c->t_ptr, c->t_i64, c->t_i64};
+    LLVMTypeRef wty = LLVMFunctionType(c->t_void, wparams, 3, 0);
+    LLVMValueRef wrap = LLVMAddFunction(c->mod, wrap_name, wty);
+    LLVMSetLinkage(wrap, LLVMInternalLinkage);
+    add_attr(c, wrap, LLVMAttributeFunctionIndex, "nounwind", 0);
+    free(impl_name);
+    free(wrap_name);
+
+    /* call the pool from the current function */
+    LLVMTypeRef pf_params[3] = {c->t_i64, c->t_ptr, c->t_ptr};
+    LLVMTypeRef pf_ty = LLVMFunctionType(c->t_void, pf_params, 3, 0);
+    LLVMValueRef pf = declare_fn(c, "dlc_parallel_for", pf_ty);
+    LLVMBuildCall2(c->b, pf_ty, pf, (LLVMValueRef[]){trip, wrap, ctx}, 3, "");
+    LLVMBasicBlockRef resume = LLVMGetInsertBlock(c->b);
+
+    /* wrapper: unpack ctx, call impl */
+    {
+        LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(c->ctx, wrap, "entry");
+        LLVMPositionBuilderAtEnd(c->b, bb);
+        int nargs = np + nv + 3;
+        LLVMValueRef *args = dlc_xmalloc(sizeof(LLVMValueRef) * (size_t)nargs);
+        LLVMValueRef wctx = LLVMGetParam(wrap, 0);
+        for (int i = 0; i < nslots; i++) {
+            LLVMValueRef slot = LLVMBuildInBoundsGEP2(c->b, c->t_i64, wctx,
+                                                      (LLVMValueRef[]){i64c(c, i)}, 1, "");
+            LLVMValueRef ld = LLVMBuildLoad2(c->b, i < np ? c->t_ptr : c->t_i64, slot, "");
+            LLVMSetAlignment(ld, 8);
+            args[i] = ld;
+        }
+        args[nslots] = LLVMGetParam(wrap, 1);
+        args[nslots + 1] = LLVMGetParam(wrap, 2);
+        LLVMBuildCall2(c->b, LLVMGlobalGetValueType(impl), impl, args, (unsigned)nargs, "");
+        LLVMBuildRetVoid(c->b);
+        free(args);
+    }
+
+    /* impl: a fresh function state */
+    fnstate fs = {0};
+    fs.fn = impl;
+    fs.outlined = true;
+    fs.bufptr = dlc_xcalloc((size_t)f->nbufs + 1, sizeof(LLVMValueRef));
+    fs.var = dlc_xcalloc((size_t)f->nvars + 1, sizeof(LLVMValueRef));
+    for (int i = 0; i < np; i++) fs.bufptr[pbufs[i]] = LLVMGetParam(impl, (unsigned)i);
+    for (int i = 0; i < nv; i++) fs.var[pvars[i]] = LLVMGetParam(impl, (unsigned)(np + i));
+    LLVMValueRef base = LLVMGetParam(impl, (unsigned)(np + nv));
+    LLVMValueRef klo = LLVMGetParam(impl, (unsigned)(np + nv + 1));
+    LLVMValueRef khi = LLVMGetParam(impl, (unsigned)(np + nv + 2));
+    fs.entry_bb = LLVMAppendBasicBlockInContext(c->ctx, impl, "entry");
+    LLVMPositionBuilderAtEnd(c->b, fs.entry_bb);
+    fnstate *outer = c->fs;
+    c->fs = &fs;
+    emit_counted_loop(c, s, klo, khi, 1, base, step);
+    LLVMBuildRetVoid(c->b);
+    c->fs = outer;
+    free(fs.bufptr);
+    free(fs.var);
+    free(pbufs);
+    free(pvars);
+    LLVMPositionBuilderAtEnd(c->b, resume);
+}
+
+static void emit_for(cg *c, const dlc_stmt *s) {
+    if (s->loop.var < 0 || s->loop.var >= c->f->nvars) {
+        fail(c, "loop variable index %d out of range", s->loop.var);
+        return;
+    }
+    if (s->loop.step <= 0) {
+        fail(c, "loop %%%s has step %lld (must be > 0)", c->f->vars[s->loop.var],
+             (long long)s->loop.step);
+        return;
+    }
+    if (!s->loop.lo || !s->loop.hi) {
+        fail(c, "loop %%%s without bounds", c->f->vars[s->loop.var]);
+        return;
+    }
+    /* bounds are loop-invariant: evaluated once, before the loop */
+    LLVMValueRef lo = emit_index(c, s->loop.lo);
+    LLVMValueRef hi = emit_index(c, s->loop.hi);
+    if (c->failed) return;
+    if ((s->loop.attrs & DLC_LOOP_PARALLEL) && !c->fs->outlined &&
+        est_work(s) >= DLC_CPU_PARALLEL_MIN_WORK) {
+        emit_parallel_for(c, s, lo, hi);
+        return;
+    }
+    emit_counted_loop(c, s, lo, hi, s->loop.step, NULL, 1);
+}
+
+static void emit_stmt(cg *c, const dlc_stmt *s) {
+    if (c->failed) return;
+    const char *saved = c->origin;
+    if (s->origin) c->origin = s->origin;
+    switch (s->kind) {
+    case DLC_STMT_FOR: emit_for(c, s); break;
+    case DLC_STMT_IF: emit_if(c, s); break;
+    case DLC_STMT_STORE: emit_store(c, s); break;
+    default: fail(c, "malformed statement (kind %d)", (int)s->kind);
+    }
+    c->origin = saved;
+}
+
+static void emit_block(cg *c, const dlc_block *blk) {
+    for (size_t i = 0; i < blk->len && !c->failed; i++) emit_stmt(c, blk->stmts[i]);
+}
+
+/* ---- module ---- */
+
+/* Temporaries up to this size live on the stack (total capped too), larger ones on the heap. */
+#define STACK_TEMP_MAX 16384
+#define STACK_TEMP_TOTAL 65536
+
+static void emit_constants(cg *c) {
+    const dlc_loop_func *f = c->f;
+    for (int i = 0; i < f->nbufs && !c->failed; i++) {
+        const dlc_buffer *B = &f->bufs[i];
+        if (B->kind != DLC_BUF_CONST) continue;
+        if (!B->data) {
+            fail(c, "constant %%%s has no data (elided when printed?)", B->name);
+            return;
+        }
+        int64_t numel = 1;
+        for (int d = 0; d < B->rank; d++) numel *= B->dims[d];
+        if (B->data->dtype != B->dtype || dlc_tensor_numel(B->data) != numel) {
+            fail(c, "constant %%%s: data does not match its declared type", B->name);
+            return;
+        }
+        size_t nbytes = dlc_tensor_nbytes(B->data);
+        LLVMValueRef init = LLVMConstStringInContext2(c->ctx, (const char *)B->data->data, nbytes, 1);
+        char *gname = dlc_xasprintf("%s.const.%s", c->entry, B->name);
+        LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), gname);
+        free(gname);
+        LLVMSetInitializer(g, init);
+        LLVMSetGlobalConstant(g, 1);
+        LLVMSetLinkage(g, LLVMPrivateLinkage);
+        LLVMSetUnnamedAddress(g, LLVMGlobalUnnamedAddr);
+        LLVMSetAlignment(g, 64);
+        c->globals[i] = g;
+    }
+}
+
+static void emit_entry(cg *c) {
+    const dlc_loop_func *f = c->f;
+    int nio = f->ninputs + f->noutputs;
+    for (int k = 0; k < nio; k++) {
+        int b = k < f->ninputs ? f->inputs[k] : f->outputs[k - f->ninputs];
+        if (b < 0 || b >= f->nbufs) {
+            fail(c, "signature refers to buffer index %d out of range", b);
+            return;
+        }
+    }
+    /* impl(ptr noalias ...) -> i32 */
+    char *impl_name = dlc_xasprintf("%s.impl", c->entry);
+    LLVMValueRef impl = new_kernel(c, impl_name, c->t_i32, nio, 0);
+    free(impl_name);
+
+    /* public entry: unpack args */
+    LLVMTypeRef ety = LLVMFunctionType(c->t_i32, &c->t_ptr, 1, 0);
+    if (LLVMGetNamedFunction(c->mod, c->entry)) {
+        fail(c, "entry name '%s' clashes with a function the code needs", c->entry);
+        return;
+    }
+    LLVMValueRef entry = LLVMAddFunction(c->mod, c->entry, ety);
+    add_attr(c, entry, LLVMAttributeFunctionIndex, "nounwind", 0);
+    LLVMPositionBuilderAtEnd(c->b, LLVMAppendBasicBlockInContext(c->ctx, entry, "entry"));
+    LLVMValueRef *args = dlc_xmalloc(sizeof(LLVMValueRef) * ((size_t)nio + 1));
+    for (int k = 0; k < nio; k++) {
+        LLVMValueRef slot = LLVMBuildInBoundsGEP2(c->b, c->t_ptr, LLVMGetParam(entry, 0),
+                                                  (LLVMValueRef[]){i64c(c, k)}, 1, "");
+        LLVMValueRef ld = LLVMBuildLoad2(c->b, c->t_ptr, slot, "");
+        LLVMSetAlignment(ld, 8);
+        args[k] = ld;
+    }
+    LLVMValueRef r = LLVMBuildCall2(c->b, LLVMGlobalGetValueType(impl), impl, args, (unsigned)nio, "");
+    LLVMBuildRet(c->b, r);
+    free(args);
+
+    /* impl body */
+    fnstate fs = {0};
+    fs.fn = impl;
+    fs.bufptr = dlc_xcalloc((size_t)f->nbufs + 1, sizeof(LLVMValueRef));
+    fs.var = dlc_xcalloc((size_t)f->nvars + 1, sizeof(LLVMValueRef));
+    for (int k = 0; k < nio; k++) {
+        int b = k < f->ninputs ? f->inputs[k] : f->outputs[k - f->ninputs];
+        fs.bufptr[b] = LLVMGetParam(impl, (unsigned)k);
+    }
+    fs.entry_bb = LLVMAppendBasicBlockInContext(c->ctx, impl, "entry");
+    c->fs = &fs;
+    LLVMPositionBuilderAtEnd(c->b, fs.entry_bb);
+
+    /* temporaries: zero-filled (the interpreter's temporaries start as zeros too) */
+    LLVMTypeRef size_params[2] = {c->t_i64, c->t_i64};
+    LLVMTypeRef aa_ty = LLVMFunctionType(c->t_ptr, size_params, 2, 0);
+    LLVMTypeRef free_ty = LLVMFunctionType(c->t_void, &c->t_ptr, 1, 0);
+    LLVMValueRef heap_ok = LLVMConstInt(c->t_i1, 1, 0);
+    int *heap = dlc_xmalloc(sizeof(int) * ((size_t)f->nbufs + 1));
+    int nheap = 0;
+    int64_t stack_total = 0;
+    for (int i = 0; i < f->nbufs; i++) {
+        const dlc_buffer *B = &f->bufs[i];
+        if (B->kind != DLC_BUF_TEMP) continue;
+        int64_t bytes = (int64_t)dlc_dtype_size(B->dtype);
+        bool ok = bytes > 0;
+        for (int d = 0; d < B->rank && ok; d++)
+            ok = B->dims[d] >= 0 && dlc_mul_overflow_i64(bytes, B->dims[d], &bytes) &&
+                 bytes < ((int64_t)1 << 40);
+        if (!ok) {
+            fail(c, "temporary %%%s has an invalid or absurd size", B->name);
+            break;
+        }
+        int64_t alloc = (bytes + 63) / 64 * 64;
+        if (alloc == 0) alloc = 64;
+        LLVMValueRef p;
+        if (alloc <= STACK_TEMP_MAX && stack_total + alloc <= STACK_TEMP_TOTAL) {
+            stack_total += alloc;
+            p = LLVMBuildArrayAlloca(c->b, c->t_i8, i64c(c, alloc), B->name);
+            LLVMSetAlignment(p, 64);
+        } else {
+            p = LLVMBuildCall2(c->b, aa_ty, declare_fn(c, "aligned_alloc", aa_ty),
+                               (LLVMValueRef[]){i64c(c, 64), i64c(c, alloc)}, 2, B->name);
+            heap_ok = LLVMBuildAnd(c->b, heap_ok,
+                                   LLVMBuildICmp(c->b, LLVMIntNE, p, LLVMConstNull(c->t_ptr), ""), "");
+            heap[nheap++] = i;
+        }
+        fs.bufptr[i] = p;
+    }
+    if (!c->failed) {
+        LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(c->ctx, impl, "run");
+        LLVMBasicBlockRef oom = LLVMAppendBasicBlockInContext(c->ctx, impl, "oom");
+        LLVMBuildCondBr(c->b, heap_ok, run, oom);
+        /* out of memory: free what was allocated (free(NULL) is fine), return 1 */
+        LLVMPositionBuilderAtEnd(c->b, oom);
+        for (int h = 0; h < nheap; h++)
+            LLVMBuildCall2(c->b, free_ty, declare_fn(c, "free", free_ty), &fs.bufptr[heap[h]], 1, "");
+        LLVMBuildRet(c->b, LLVMConstInt(c->t_i32, 1, 0));
+
+        LLVMPositionBuilderAtEnd(c->b, run);
+        for (int i = 0; i < f->nbufs; i++) {
+            if (f->bufs[i].kind != DLC_BUF_TEMP || !fs.bufptr[i]) continue;
+            LLVMValueRef p = fs.bufptr[i];
+            LLVMValueRef size = LLVMIsAAllocaInst(p) ? LLVMGetOperand(p, 0) : LLVMGetOperand(p, 1);
+            LLVMBuildMemSet(c->b, p, LLVMConstInt(c->t_i8, 0, 0), size, 64);
+        }
+        emit_block(c, &f->body);
+        if (!c->failed) {
+            for (int h = 0; h < nheap; h++)
+                LLVMBuildCall2(c->b, free_ty, declare_fn(c, "free", free_ty), &fs.bufptr[heap[h]], 1,
+                               "");
+            LLVMBuildRet(c->b, LLVMConstInt(c->t_i32, 0, 0));
+        }
+    }
+    free(heap);
+    free(fs.bufptr);
+    free(fs.var);
+    c->fs = NULL;
+}
+
+LLVMModuleRef dlc_cpu_codegen(const dlc_loop_func *f, const char *entry, LLVMContextRef ctx,
+                              dlc_error *err) {
+    cg c = {0};
+    c.f = f;
+    c.entry = entry && *entry ? entry : f->name;
+    c.ctx = ctx;
+    c.err = err;
+    c.mod = LLVMModuleCreateWithNameInContext(f->name, ctx);
+    c.b = LLVMCreateBuilderInContext(ctx);
+    c.t_i1 = LLVMInt1TypeInContext(ctx);
+    c.t_i8 = LLVMInt8TypeInContext(ctx);
+    c.t_i16 = LLVMInt16TypeInContext(ctx);
+    c.t_i32 = LLVMInt32TypeInContext(ctx);
+    c.t_i64 = LLVMInt64TypeInContext(ctx);
+    c.t_f32 = LLVMFloatTypeInContext(ctx);
+    c.t_f64 = LLVMDoubleTypeInContext(ctx);
+    c.t_half = LLVMHalfTypeInContext(ctx);
+    c.t_ptr = LLVMPointerTypeInContext(ctx, 0);
+    c.t_void = LLVMVoidTypeInContext(ctx);
+    c.globals = dlc_xcalloc((size_t)f->nbufs + 1, sizeof(LLVMValueRef));
+
+    for (int i = 0; i < f->nbufs && !c.failed; i++)
+        if (!valid_dtype(f->bufs[i].dtype) || f->bufs[i].rank < 0 ||
+            f->bufs[i].rank > DLC_MAX_RANK)
+            fail(&c, "buffer %%%s has an invalid type", f->bufs[i].name);
+    if (!c.failed) emit_constants(&c);
+    if (!c.failed) emit_entry(&c);
+
+    free(c.globals);
+    LLVMDisposeBuilder(c.b);
+    if (!c.failed) {
+        char *msg = NULL;
+        if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg)) {
+            /* a bug in this file, reported rather than crashing later in LLVM */
+            char *nl = msg ? strchr(msg, '\n') : NULL;
+            if (nl) *nl = 0;
+            dlc_error_set(err, "cpu backend: function '%s': generated LLVM IR is invalid: %s",
+                          f->name, msg ? msg : "?");
+            c.failed = true;
+        }
+        LLVMDisposeMessage(msg);
+    }
+    if (c.failed) {
+        LLVMDisposeModule(c.mod);
+        return NULL;
+    }
+    return c.mod;
+}
