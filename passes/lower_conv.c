@@ -19,6 +19,12 @@ typedef struct conv_geom {
     int64_t pb[DLC_MAX_RANK], pe[DLC_MAX_RANK];
 } conv_geom;
 
+/* Kernel loop variables read like the kernel's axes: kd, kh, kw (the last ones for 1-D/2-D). */
+static const char *kernel_var_name(int spatial, int d) {
+    static const char *const names[] = {"kd", "kh", "kw"};
+    return names[3 - spatial + d];
+}
+
 static int read_geom(dlc_lw_ctx *c, const dlc_node *n, int s, const int64_t *wk, conv_geom *cg) {
     cg->s = s;
     size_t cnt;
@@ -115,7 +121,7 @@ static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
     int ov0[DLC_MAX_RANK], ov[DLC_MAX_RANK], kv[DLC_MAX_RANK];
     dlc_lw_nest_loops(c, &init, s, y->dims + 2, DLC_LOOP_PARALLEL, ov0);
     int vc = dlc_lw_nest_for(c, &acc, Cg, 0, "c");
-    for (int d = 0; d < s; d++) kv[d] = dlc_lw_nest_for(c, &acc, cg.k[d], 0, "kh");
+    for (int d = 0; d < s; d++) kv[d] = dlc_lw_nest_for(c, &acc, cg.k[d], 0, kernel_var_name(s, d));
     dlc_lw_nest_loops(c, &acc, s, y->dims + 2, DLC_LOOP_PARALLEL, ov);
 
     /* init */
@@ -205,7 +211,7 @@ static int lower_pool(dlc_lw_ctx *c, const dlc_node *n) {
     int vc = dlc_lw_nest_for(c, &ns, y->dims[1], DLC_LOOP_PARALLEL, "c");
     int ov0[DLC_MAX_RANK], ov[DLC_MAX_RANK], ov2[DLC_MAX_RANK], kv[DLC_MAX_RANK];
     dlc_lw_nest_loops(c, &init, s, y->dims + 2, DLC_LOOP_PARALLEL, ov0);
-    for (int d = 0; d < s; d++) kv[d] = dlc_lw_nest_for(c, &acc, cg.k[d], 0, "kh");
+    for (int d = 0; d < s; d++) kv[d] = dlc_lw_nest_for(c, &acc, cg.k[d], 0, kernel_var_name(s, d));
     dlc_lw_nest_loops(c, &acc, s, y->dims + 2, DLC_LOOP_PARALLEL, ov);
 
     int yv0[DLC_MAX_RANK] = {vn, vc}, yv[DLC_MAX_RANK] = {vn, vc};
