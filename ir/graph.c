@@ -182,6 +182,65 @@ void dlc_graph_add_input(dlc_graph *g, int value) {
     g->values[value].is_input = true;
 }
 
+int dlc_graph_bind_input(dlc_graph *g, const char *name, dlc_tensor *t, dlc_error *err) {
+    int id = dlc_graph_find_value(g, name);
+    int k = 0;
+    while (k < g->ninputs && g->inputs[k] != id) k++;
+    if (id < 0 || k == g->ninputs) {
+        dlc_tensor_free(t);
+        return dlc_error_set(err, "%s: '%s' is not a graph input", g->source, name), -1;
+    }
+    dlc_value *v = &g->values[id];
+    bool fits = (v->dtype == DLC_DTYPE_INVALID || v->dtype == t->dtype) &&
+                (v->rank < 0 || v->rank == t->rank);
+    for (int d = 0; fits && v->rank >= 0 && d < v->rank; d++)
+        fits = v->dims[d] < 0 || v->dims[d] == t->dims[d];
+    if (!fits) {
+        char want[256], got[256];
+        dlc_tensor_describe_type(v->dtype, v->rank, v->dims, want, sizeof want);
+        dlc_tensor_describe_type(t->dtype, t->rank, t->dims, got, sizeof got);
+        dlc_tensor_free(t);
+        return dlc_error_set(err, "%s: input '%s' is %s, the value bound to it is %s", g->source,
+                             name, want, got), -1;
+    }
+    for (int d = 0; d < DLC_MAX_RANK; d++) {
+        free(v->dim_params[d]);
+        v->dim_params[d] = NULL;
+    }
+    dlc_value_take_data(v, t);
+    v->is_input = false;
+    memmove(&g->inputs[k], &g->inputs[k + 1], sizeof(int) * (size_t)(g->ninputs - k - 1));
+    g->ninputs--;
+    return 0;
+}
+
+int dlc_graph_input_cone(const dlc_graph *g, int value, bool *out) {
+    /* producer[v] = node defining v; walk backwards with an explicit stack. */
+    int *producer = dlc_xmalloc(sizeof(int) * (size_t)g->nvalues);
+    bool *seen = dlc_xcalloc((size_t)g->nvalues, 1);
+    int *stack = dlc_xmalloc(sizeof(int) * (size_t)g->nvalues);
+    for (int v = 0; v < g->nvalues; v++) producer[v] = -1;
+    for (int i = 0; i < g->nnodes; i++)
+        for (int k = 0; g->nodes[i].op && k < g->nodes[i].noutputs; k++)
+            if (g->nodes[i].outputs[k] >= 0) producer[g->nodes[i].outputs[k]] = i;
+    int top = 0, marked = 0;
+    if (value >= 0 && value < g->nvalues) seen[value] = true, stack[top++] = value;
+    while (top > 0) {
+        int v = stack[--top];
+        if (g->values[v].is_input && !out[v]) out[v] = true, marked++;
+        if (producer[v] < 0) continue;
+        const dlc_node *n = &g->nodes[producer[v]];
+        for (int k = 0; k < n->ninputs; k++) {
+            int u = n->inputs[k];
+            if (u >= 0 && !seen[u]) seen[u] = true, stack[top++] = u;
+        }
+    }
+    free(producer);
+    free(seen);
+    free(stack);
+    return marked;
+}
+
 void dlc_graph_add_output(dlc_graph *g, int value) {
     g->outputs = dlc_xrealloc(g->outputs, sizeof(int) * (size_t)(g->noutputs + 1));
     g->outputs[g->noutputs++] = value;

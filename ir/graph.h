@@ -112,6 +112,13 @@ bool dlc_value_shape_known(const dlc_value *v);
 int64_t dlc_value_numel(const dlc_value *v); /* -1 if unknown */
 
 void dlc_graph_add_input(dlc_graph *g, int value);
+/* Turns graph input `name` into a constant holding t (taken, freed on error too): the input
+ * leaves g->inputs. t must have the input's element type and fit its known dimensions. Used to
+ * specialise a model on the value of an input that decides shapes (`dlc run`, `--bind`). */
+int dlc_graph_bind_input(dlc_graph *g, const char *name, dlc_tensor *t, dlc_error *err);
+/* Marks in `out` (g->nvalues entries, caller-allocated) the graph inputs whose values `value`
+ * depends on, through the nodes that produce it. Returns how many were marked. */
+int dlc_graph_input_cone(const dlc_graph *g, int value, bool *out);
 void dlc_graph_add_output(dlc_graph *g, int value);
 
 /* Appends a node (copies the index arrays); returns its index. Pointers into g->nodes are

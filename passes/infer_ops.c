@@ -95,7 +95,7 @@ static int cmp_i64(const void *a, const void *b) {
 /* Normalises and sorts a list of axes; duplicates are an error. */
 static int norm_axes(dlc_ictx *c, int64_t *axes, int64_t n, int rank, const char *what) {
     for (int64_t i = 0; i < n; i++) TRY(norm_axis(c, axes[i], rank, what, &axes[i]));
-    qsort(axes, (size_t)n, sizeof *axes, cmp_i64);
+    if (n > 1) qsort(axes, (size_t)n, sizeof *axes, cmp_i64); /* axes may be NULL when n == 0 */
     for (int64_t i = 1; i < n; i++)
         if (axes[i] == axes[i - 1]) FAIL("%s %lld is repeated", what, (long long)axes[i]);
     return 0;
@@ -623,10 +623,8 @@ static int infer_reduce(dlc_ictx *c, dlc_node *n) {
     TRY(need_type(c, 0, T_NUM));
     const dlc_value *x = dlc_infer_in(c, 0);
     int64_t *axes = NULL, na = 0;
-    bool given = false;
     if (dlc_infer_in(c, 1)) {
         TRY(dlc_infer_const_ints(c, 1, "axes", &axes, &na));
-        given = true;
     } else {
         size_t cnt;
         const int64_t *a = dlc_node_attr_ints(n, "axes", &cnt);
@@ -634,7 +632,6 @@ static int infer_reduce(dlc_ictx *c, dlc_node *n) {
             axes = dlc_xmalloc(sizeof(int64_t) * (cnt + 1));
             memcpy(axes, a, sizeof(int64_t) * cnt);
             na = (int64_t)cnt;
-            given = true;
         }
     }
     int64_t noop = dlc_node_attr_int(n, "noop_with_empty_axes", 0);

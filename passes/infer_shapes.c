@@ -107,6 +107,20 @@ static void symbolic_hint(const dlc_graph *g, char *buf, size_t size) {
 int dlc_infer_nonconst(dlc_ictx *c, const char *what, const dlc_value *v) {
     char hint[400];
     symbolic_hint(c->g, hint, sizeof hint);
+    if (!hint[0]) {
+        /* The value comes from a graph input: the user can compile for a given value of it. */
+        bool *cone = dlc_xcalloc((size_t)c->g->nvalues + 1, sizeof *cone);
+        dlc_graph_input_cone(c->g, (int)(v - c->g->values), cone);
+        for (int i = 0; i < c->g->ninputs; i++)
+            if (cone[c->g->inputs[i]]) {
+                const char *in = c->g->values[c->g->inputs[i]].name;
+                snprintf(hint, sizeof hint, "; it depends on the value of input '%s': compile for one value with "
+                         "--bind %s=FILE", in, in);
+                break;
+            }
+        free(cone);
+    }
+    if (c->opts && c->opts->needs_value) *c->opts->needs_value = (int)(v - c->g->values);
     return dlc_infer_fail(c, "unsupported: non-constant %s of %s ('%s')%s", what, ICTX_NODE(c)->op,
                           v->name, hint);
 }

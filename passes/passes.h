@@ -26,6 +26,10 @@ typedef struct dlc_pass_options {
     int nshapes;
     /* Constants folded at compile time may have at most this many elements (0 = default). */
     int64_t fold_limit;
+    /* Out, optional: when shape inference fails because a shape depends on a value known only
+     * at run time, the index of that value is stored here (else it is left alone), so that a
+     * caller holding the inputs can specialise the model on them (see dlc_graph_input_cone). */
+    int *needs_value;
 } dlc_pass_options;
 
 typedef enum dlc_pass_kind { DLC_PASS_GRAPH, DLC_PASS_LOWER, DLC_PASS_LOOP } dlc_pass_kind;

@@ -12,7 +12,7 @@ set(_cli_cflags "-O2")
 if(DLC_SANITIZE)
   set(_cli_cflags "-O2 -fsanitize=address,undefined")
 endif()
-foreach(c bad_models help ir_dump aot)
+foreach(c bad_models bind help ir_dump aot)
   add_test(NAME cli/${c}
     COMMAND ${DLC_CLI_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_test.py ${c}
             --dlc $<TARGET_FILE:dlc> --work ${CMAKE_CURRENT_BINARY_DIR}/cli/${c}

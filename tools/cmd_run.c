@@ -15,21 +15,13 @@ static const char run_help[] =
     "Compiles MODEL for the target and runs it once (or --bench N times).\n"
     "\n"
     "  -i FILE        an input, .npy or ONNX TensorProto .pb, in graph input order\n"
-    "                 (initializers are not inputs); without -i, seeded random inputs are used\n"
+    "                 (initializers are not inputs); without -i, seeded random inputs are used.\n"
+    "                 An input whose value decides a shape (Reshape's shape, Slice's starts,\n"
+    "                 ...) is bound at compile time, and dlc says so (as --bind would)\n"
     "  -o DIR         write DIR/output_<k>.npy for each graph output k\n"
     "  --bench N      after one warm-up run, time N runs and print median/min/max\n"
     "  --seed S       seed for the random inputs (default 0)\n"
     "  --quiet        do not print the output summary\n";
-
-static bool has_suffix(const char *s, const char *suffix) {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-static dlc_tensor *read_input(const char *path, dlc_error *err) {
-    if (has_suffix(path, ".pb")) return dlc_onnx_read_tensor_pb(path, err);
-    return dlc_npy_read(path, err);
-}
 
 static void describe(const dlc_buffer *b, char *buf, size_t n) {
     dlc_tensor_describe_type(b->dtype, b->rank, b->dims, buf, n);
@@ -101,22 +93,59 @@ int dlc_cmd_run(int argc, char **argv) {
     if (!be->load) dlc_driver_fail("target '%s' cannot run models (it only emits files)", be->name);
 
     double t0 = dlc_now_seconds();
+    dlc_error err = {0};
     dlc_graph *g = dlc_driver_load(&o);
+    /* Input files, matched to the graph inputs (after --bind) by position. */
+    int ngin = g->ninputs;
+    char **gin_names = dlc_xcalloc((size_t)ngin + 1, sizeof *gin_names);
+    for (int k = 0; k < ngin; k++) gin_names[k] = dlc_xstrdup(g->values[g->inputs[k]].name);
+    if (inputs.len && inputs.len != (size_t)ngin)
+        dlc_driver_fail("%s takes %d input%s, %zu given with -i", o.model, ngin,
+                        ngin == 1 ? "" : "s", inputs.len);
+    dlc_tensor **files = dlc_xcalloc((size_t)ngin + 1, sizeof *files);
+    for (size_t k = 0; k < inputs.len; k++)
+        if (!(files[k] = dlc_driver_read_tensor(inputs.data[k], &err))) dlc_driver_fail_err(&err);
+    bool *bound = dlc_xcalloc((size_t)ngin + 1, sizeof *bound);
+
+    /* Compile; when a shape depends on the value of inputs we hold, bind them and retry. */
     dlc_loop_func *f = NULL;
     char *pipeline = dlc_driver_pipeline(&o, be);
-    dlc_driver_run_pipeline(&o, pipeline, &g, &f);
+    for (;;) {
+        int needs = -1;
+        if (dlc_driver_try_pipeline(&o, pipeline, &g, &f, &needs, &err) == 0) break;
+        if (needs < 0 || !g || !inputs.len) dlc_driver_fail_err(&err);
+        char *needed = dlc_xstrdup(g->values[needs].name);
+        dlc_graph_free(g);
+        g = dlc_driver_load(&o);
+        bool *cone = dlc_xcalloc((size_t)g->nvalues + 1, sizeof *cone);
+        dlc_graph_input_cone(g, dlc_graph_find_value(g, needed), cone);
+        int newly = 0;
+        for (int k = 0; k < ngin; k++) {
+            int id = dlc_graph_find_value(g, gin_names[k]);
+            if (!bound[k] && id >= 0 && cone[id]) {
+                bound[k] = true;
+                newly++;
+                fprintf(stderr, "dlc: note: compiling for the value of input '%s' (%s): it "
+                                "decides the shape of '%s'\n", gin_names[k], inputs.data[k], needed);
+            }
+        }
+        free(cone);
+        free(needed);
+        if (!newly) dlc_driver_fail_err(&err);
+        dlc_error_clear(&err);
+        for (int k = 0; k < ngin; k++)
+            if (bound[k] && dlc_graph_bind_input(g, gin_names[k], dlc_tensor_copy(files[k]), &err) != 0)
+                dlc_driver_fail_err(&err);
+    }
     free(pipeline);
     if (!f) dlc_driver_fail("the pipeline did not lower the model (it has no 'lower' pass)");
     dlc_compile_options co = dlc_driver_compile_options(&o);
-    dlc_error err = {0};
     dlc_executable *exe = be->load(be, f, &co, &err);
     if (!exe) dlc_driver_fail_err(&err);
     double compile_ms = (dlc_now_seconds() - t0) * 1e3;
 
-    /* Inputs: from files, checked against the compiled signature, or seeded random ones. */
-    if (inputs.len && inputs.len != (size_t)f->ninputs)
-        dlc_driver_fail("%s takes %d input%s, %zu given with -i", o.model, f->ninputs,
-                        f->ninputs == 1 ? "" : "s", inputs.len);
+    /* Inputs of the compiled function: the files not bound, checked against its signature;
+     * or seeded random ones. */
     dlc_tensor **in = dlc_xcalloc((size_t)f->ninputs + 1, sizeof *in);
     dlc_tensor **out = dlc_xcalloc((size_t)f->noutputs + 1, sizeof *out);
     if (!inputs.len && f->ninputs)
@@ -124,16 +153,21 @@ int dlc_cmd_run(int argc, char **argv) {
     for (int k = 0; k < f->ninputs; k++) {
         const dlc_buffer *b = &f->bufs[f->inputs[k]];
         if (inputs.len) {
-            in[k] = read_input(inputs.data[k], &err);
-            if (!in[k]) dlc_driver_fail_err(&err);
+            int j = 0;
+            while (j < ngin && strcmp(gin_names[j], b->name) != 0) j++;
+            if (j == ngin || bound[j])
+                dlc_driver_fail("%s: the compiled model's input '%s' is not a graph input", o.model,
+                                b->name);
+            in[k] = files[j];
+            files[j] = NULL;
             bool same = in[k]->dtype == b->dtype && in[k]->rank == b->rank;
             for (int d = 0; same && d < b->rank; d++) same = in[k]->dims[d] == b->dims[d];
             if (!same) {
                 char want[256], got[256];
                 describe(b, want, sizeof want);
                 dlc_tensor_describe_type(in[k]->dtype, in[k]->rank, in[k]->dims, got, sizeof got);
-                dlc_driver_fail("%s: input %d ('%s') must be %s, the file holds %s", inputs.data[k],
-                                k, b->name, want, got);
+                dlc_driver_fail("%s: input %d ('%s') must be %s, the file holds %s", inputs.data[j],
+                                j, b->name, want, got);
             }
         } else {
             in[k] = dlc_tensor_new(b->dtype, b->rank, b->dims, &err);
@@ -141,6 +175,13 @@ int dlc_cmd_run(int argc, char **argv) {
             dlc_tensor_fill_random(in[k], seed + (uint64_t)k);
         }
     }
+    for (int k = 0; k < ngin; k++) {
+        dlc_tensor_free(files[k]);
+        free(gin_names[k]);
+    }
+    free(files);
+    free(gin_names);
+    free(bound);
     for (int k = 0; k < f->noutputs; k++) {
         const dlc_buffer *b = &f->bufs[f->outputs[k]];
         out[k] = dlc_tensor_new(b->dtype, b->rank, b->dims, &err);

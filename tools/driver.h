@@ -19,6 +19,7 @@ typedef struct dlc_driver_opts {
     DLC_VEC(const char *) print_after, print_before;
     int64_t elide_above;        /* --print-constants prints all (-1) */
     DLC_VEC(dlc_shape_override) shapes;
+    DLC_VEC(const char *) binds;  /* --bind NAME=FILE, as given */
     DLC_VEC(const char *) plugins;
 } dlc_driver_opts;
 
@@ -38,13 +39,19 @@ const char *dlc_driver_option_value(const char *name, int argc, char **argv, int
 
 /* Loads plug-ins, registers built-in backends and returns the selected target. */
 const dlc_backend *dlc_driver_backend(const dlc_driver_opts *o);
-/* Loads the model (.onnx) into a graph IR. */
+/* Loads the model (.onnx) into a graph IR and applies --bind. */
 dlc_graph *dlc_driver_load(const dlc_driver_opts *o);
+/* Reads a tensor file: .npy, or ONNX TensorProto .pb. */
+dlc_tensor *dlc_driver_read_tensor(const char *path, dlc_error *err);
 /* The full pipeline for the target (graph passes, lowering, the target's loop passes). */
 char *dlc_driver_pipeline(const dlc_driver_opts *o, const dlc_backend *be);
 /* Runs `pipeline` with IR printing as requested; exits on error. */
 void dlc_driver_run_pipeline(const dlc_driver_opts *o, const char *pipeline, dlc_graph **g,
                              dlc_loop_func **f);
+/* As dlc_driver_run_pipeline, but returns -1 with err set; *needs_value as in
+ * dlc_pass_options (a value whose run-time data decided a shape), -1 if none. */
+int dlc_driver_try_pipeline(const dlc_driver_opts *o, const char *pipeline, dlc_graph **g,
+                            dlc_loop_func **f, int *needs_value, dlc_error *err);
 dlc_pass_options dlc_driver_pass_options(const dlc_driver_opts *o);
 dlc_compile_options dlc_driver_compile_options(const dlc_driver_opts *o);
 

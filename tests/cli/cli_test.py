@@ -107,6 +107,34 @@ def case_bad_models(a):
     expect_error(a.dlc, ["run", p, "--plugin", f"{w}/nosuch.so"], "nosuch.so")
 
 
+def case_bind(a):
+    """An input whose value decides a shape: dlc compile asks for --bind, dlc run binds it
+    from its -i file (and says so), and the result is the reshaped input."""
+    w = a.work
+    m = tiny_model([helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 6]),
+                    helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+                   [helper.make_node("Reshape", ["x", "shape"], ["y"], name="rs"),
+                    helper.make_node("Neg", ["y"], ["z"], name="neg")],
+                   [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)])
+    p = save(m, f"{w}/reshape_input.onnx")
+    x = np.arange(12, dtype=np.float32).reshape(2, 6)
+    np.save(f"{w}/x.npy", x)
+    for shape in ([3, 4], [4, -1], [12, 1]):
+        np.save(f"{w}/shape.npy", np.array(shape, dtype=np.int64))
+        r = run([a.dlc, "run", p, "-i", f"{w}/x.npy", "-i", f"{w}/shape.npy", "-o", f"{w}/out", "--quiet"])
+        check(r.returncode == 0, f"run with shape {shape}: {r.stderr}")
+        check("compiling for the value of input 'shape'" in r.stderr, f"no note in: {r.stderr}")
+        got = np.load(f"{w}/out/output_0.npy")
+        check(np.array_equal(got, -x.reshape(shape)), f"shape {shape}: got {got.shape}")
+    expect_error(a.dlc, ["compile", p, "--emit", "loop"], "--bind shape=FILE")
+    r = run([a.dlc, "compile", p, "--emit", "graph", "--bind", f"shape={w}/shape.npy"])
+    check(r.returncode == 0 and "shape = [12, 1]" in r.stdout, f"--bind: {r.stdout} {r.stderr}")
+    np.save(f"{w}/bad_shape.npy", np.array([3, 4], dtype=np.int32))
+    expect_error(a.dlc, ["compile", p, "--bind", f"shape={w}/bad_shape.npy"], "'shape'")
+    expect_error(a.dlc, ["compile", p, "--bind", f"nosuch={w}/shape.npy"], "nosuch")
+    print("ok   shape-deciding input bound by dlc run (3 shapes) and by --bind")
+
+
 def case_help(a):
     for cmd in ("run", "compile", "inspect", "opt"):
         r = run([a.dlc, cmd, "--help"])
@@ -184,7 +212,7 @@ def main():
     ap.add_argument("--libs", default="")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
-    {"bad_models": case_bad_models, "help": case_help, "ir_dump": case_ir_dump, "aot": case_aot}[a.case](a)
+    {"bad_models": case_bad_models, "bind": case_bind, "help": case_help, "ir_dump": case_ir_dump, "aot": case_aot}[a.case](a)
 
 
 if __name__ == "__main__":

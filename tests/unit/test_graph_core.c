@@ -118,3 +118,52 @@ Test(registry, checks_contract) {
     cr_assert_eq(dlc_backend_load_plugin("/nonexistent/lib.so", &err), -1);
     cr_assert(strstr(err.msg, "cannot load plug-in"), "%s", err.msg);
 }
+
+Test(graph, input_cone_follows_producers) {
+    /* y = Add(Relu(x), s): the cone of y holds x and s, the cone of Relu's output only x. */
+    dlc_graph *g = dlc_graph_new("g", 13);
+    int x = dlc_graph_add_value(g, "x"), s = dlc_graph_add_value(g, "s");
+    int a = dlc_graph_add_value(g, "a"), y = dlc_graph_add_value(g, "y");
+    dlc_graph_add_input(g, x);
+    dlc_graph_add_input(g, s);
+    dlc_graph_add_output(g, y);
+    dlc_graph_add_node(g, "Relu", NULL, &x, 1, &a, 1);
+    int ins[2] = {a, s};
+    dlc_graph_add_node(g, "Add", NULL, ins, 2, &y, 1);
+    bool cone[4] = {0};
+    cr_assert_eq(dlc_graph_input_cone(g, a, cone), 1);
+    cr_assert(cone[x] && !cone[s]);
+    bool cone2[4] = {0};
+    cr_assert_eq(dlc_graph_input_cone(g, y, cone2), 2);
+    cr_assert(cone2[x] && cone2[s] && !cone2[a]);
+    dlc_graph_free(g);
+}
+
+Test(graph, bind_input_makes_a_constant) {
+    dlc_graph *g = dlc_graph_new("g", 13);
+    free(g->source);
+    g->source = strdup("m.onnx");
+    int x = dlc_graph_add_value(g, "x"), s = dlc_graph_add_value(g, "s");
+    dlc_graph_add_input(g, x);
+    dlc_graph_add_input(g, s);
+    int64_t two = 2;
+    dlc_value_set_type(&g->values[s], DLC_I64, 1, &two);
+    dlc_error err = {0};
+    /* Wrong type: refused, the input stays. */
+    dlc_tensor *bad = dlc_tensor_new(DLC_I32, 1, &two, NULL);
+    cr_assert_eq(dlc_graph_bind_input(g, "s", bad, &err), -1);
+    cr_assert(strstr(err.msg, "'s'"), "%s", err.msg);
+    cr_assert_eq(g->ninputs, 2);
+    dlc_error_clear(&err);
+    cr_assert_eq(dlc_graph_bind_input(g, "nosuch", dlc_tensor_new(DLC_I64, 1, &two, NULL), &err), -1);
+    dlc_error_clear(&err);
+    dlc_tensor *t = dlc_tensor_new(DLC_I64, 1, &two, NULL);
+    ((int64_t *)t->data)[0] = 3;
+    ((int64_t *)t->data)[1] = 4;
+    cr_assert_eq(dlc_graph_bind_input(g, "s", t, &err), 0, "%s", err.msg);
+    cr_assert_eq(g->ninputs, 1);
+    cr_assert_eq(g->inputs[0], x);
+    cr_assert(!g->values[s].is_input);
+    cr_assert_eq(((int64_t *)g->values[s].data->data)[1], 4);
+    dlc_graph_free(g);
+}
