@@ -122,5 +122,9 @@ extern const dlc_lw_op dlc_lw_ops_norm[];
 extern const dlc_lw_op dlc_lw_ops_reduce[];
 extern const dlc_lw_op dlc_lw_ops_shape[];
 extern const dlc_lw_op dlc_lw_ops_misc[];
+extern const dlc_lw_op dlc_lw_ops_loss[];
+extern const dlc_lw_op dlc_lw_ops_gather[];
+extern const dlc_lw_op dlc_lw_ops_math[];
+extern const dlc_lw_op dlc_lw_ops_nn[];
 
 #endif
