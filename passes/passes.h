@@ -72,6 +72,14 @@ int dlc_dce(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 /* Fails, naming the value and dimension, if any shape is still unknown or symbolic. */
 int dlc_check_static(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 
+/* Loop passes. isl-roundtrip: extracts the polyhedral form (domains, accesses, schedule
+ * tree), computes dependences and rebuilds the loops from an isl AST without transforming
+ * them; the result computes the same values (the base of the scheduling passes). */
+int dlc_poly_roundtrip(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
+/* The polyhedral form of f as text: statement domains, accesses, dependences and the schedule
+ * tree (for --dump-schedule). Caller frees; NULL with err set on failure. */
+char *dlc_poly_dump(const dlc_loop_func *f, dlc_error *err);
+
 /* Lowers a shape-inferred, static graph to a loop function. Every node becomes loop nests
  * whose statements carry loc(node name). Unsupported ops/attributes are an error naming the
  * node, op and attribute. */

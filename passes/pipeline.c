@@ -14,6 +14,8 @@ static const dlc_pass passes[] = {
     {"check-static", "fail unless every shape is fully known", DLC_PASS_GRAPH, dlc_check_static,
      NULL},
     {"lower", "lower the graph to loop IR", DLC_PASS_LOWER, NULL, NULL},
+    {"isl-roundtrip", "loop IR to isl (domains, accesses, schedule, dependences) and back",
+     DLC_PASS_LOOP, NULL, dlc_poly_roundtrip},
 };
 
 #define NPASSES ((int)(sizeof passes / sizeof *passes))

@@ -7,11 +7,20 @@ set -euo pipefail
 BUILD_PKGS=(build-essential cmake pkg-config llvm-19-dev libisl-dev libprotobuf-c-dev
             protobuf-c-compiler libonnx-dev libcriterion-dev libcjson-dev zlib1g-dev libzstd-dev)
 # Tests: Python with onnx/numpy/torch to generate test models, ONNX conformance data,
-# Node.js + npm for the ONNX Runtime oracle, OpenBLAS for the GEMM benchmark reference.
+# Node.js + npm for the ONNX Runtime oracle. (The CPU benchmark adds OpenBLAS, below.)
 TEST_PKGS=(python3-onnx python3-numpy python3-torch python3-torchvision libonnx-testdata)
 
+# Benchmarks: OpenBLAS is the reference for the MatMul.
+BENCH_PKGS=(libopenblas-dev)
+
 want=("${BUILD_PKGS[@]}")
-if [ "${1:-}" = "--tests" ]; then want+=("${TEST_PKGS[@]}"); fi
+for arg in "$@"; do
+  case "$arg" in
+    --tests) want+=("${TEST_PKGS[@]}") ;;
+    --bench) want+=("${BENCH_PKGS[@]}") ;;
+    *) echo "install-deps: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 command -v node >/dev/null 2>&1 || want+=(nodejs)
 command -v npm >/dev/null 2>&1 || want+=(npm)
 

@@ -40,7 +40,9 @@ const char dlc_driver_common_help[] =
     "  --print-ir-before-all    print the IR before every pass\n"
     "  --print-ir-after=PASS    print the IR after PASS (repeatable)\n"
     "  --print-ir-before=PASS   print the IR before PASS (repeatable)\n"
-    "  --print-constants        print constants in full instead of dense<elided>\n";
+    "  --print-constants        print constants in full instead of dense<elided>\n"
+    "  --dump-schedule          print the final loop IR's isl form (domains, accesses,\n"
+    "                           dependences, schedule tree) to stderr\n";
 
 void dlc_driver_opts_init(dlc_driver_opts *o) {
     memset(o, 0, sizeof *o);
@@ -125,6 +127,8 @@ bool dlc_driver_parse_common(dlc_driver_opts *o, int argc, char **argv, int *i) 
         dlc_vec_push(&o->print_after, v);
     } else if ((v = dlc_driver_option_value("--print-ir-before", argc, argv, i))) {
         dlc_vec_push(&o->print_before, v);
+    } else if (strcmp(a, "--dump-schedule") == 0) {
+        o->dump_schedule = true;
     } else if (strcmp(a, "--print-constants") == 0) {
         o->elide_above = -1;
     } else {
@@ -232,7 +236,14 @@ int dlc_driver_try_pipeline(const dlc_driver_opts *o, const char *pipeline, dlc_
     dlc_pass_options po = dlc_driver_pass_options(o);
     if (needs_value) *needs_value = -1;
     po.needs_value = needs_value;
-    return dlc_pipeline_run(pipeline, g, f, &po, print_observer, (void *)o, err);
+    if (dlc_pipeline_run(pipeline, g, f, &po, print_observer, (void *)o, err) != 0) return -1;
+    if (o->dump_schedule && f && *f) {
+        char *text = dlc_poly_dump(*f, err);
+        if (!text) return -1;
+        fprintf(stderr, "# ----- isl schedule -----\n%s", text);
+        free(text);
+    }
+    return 0;
 }
 
 static void usage(FILE *fp) {

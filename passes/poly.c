@@ -1,0 +1,920 @@
+/* The loop IR in isl's terms, and back (see passes/poly.h).
+ *
+ * Extraction walks the loop tree once. Every store becomes a polyhedral statement S<k> whose
+ * iteration domain is the set of values of its enclosing loop variables allowed by the loop
+ * bounds, steps and affine `if` conditions (an `else` branch gets the set difference). A `for`
+ * or `if` whose bounds or condition are not quasi-affine (a data-dependent guard) is kept
+ * whole as one opaque statement. The initial schedule tree mirrors the nesting: a band per
+ * loop (with a mark above it that points at the original loop, so that its attributes survive)
+ * and a sequence per block. Accesses are exact where indices are affine; a data-dependent
+ * index reads (or may write) the whole buffer.
+ *
+ * Rebuilding generates an isl AST from the schedule and turns it into loop IR: isl's loops
+ * become `for`s, its conditions `if`s, and each call S<k>(e0, ...) a copy of the statement
+ * with its loop variables replaced by the expressions e_j of the new iterators.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <isl/aff.h>
+#include <isl/ast.h>
+#include <isl/ast_build.h>
+#include <isl/ctx.h>
+#include <isl/flow.h>
+#include <isl/id.h>
+#include <isl/options.h>
+#include <isl/schedule.h>
+#include <isl/schedule_node.h>
+#include <isl/printer.h>
+#include <isl/set.h>
+#include <isl/space.h>
+#include <isl/union_map.h>
+#include <isl/union_set.h>
+#include <isl/val.h>
+
+#include "passes/poly.h"
+
+typedef struct poly_stmt {
+    const dlc_stmt *s; /* borrowed from the function: a store, or an opaque for/if */
+    int nloops;
+    int *vars; /* enclosing loop variables, outermost first (owned) */
+    bool opaque;
+} poly_stmt;
+
+struct dlc_poly {
+    isl_ctx *ctx;
+    const dlc_loop_func *f;
+    DLC_VEC(poly_stmt) stmts;
+    isl_union_set *domain;
+    isl_union_map *must_writes, *may_writes, *reads;
+    isl_schedule *schedule;
+    isl_union_map *deps; /* flow, anti and output dependences (may), once computed */
+};
+
+/* ---------------------------------------------------------------- affine expressions as isl text */
+
+/* Appends e in isl syntax; false if e is not quasi-affine in loop variables. */
+static bool aff_str(const dlc_expr *e, dlc_strbuf *sb) {
+    switch (e->kind) {
+    case DLC_EXPR_CONST:
+        if (e->type != DLC_I64) return false;
+        dlc_strbuf_printf(sb, "%lld", (long long)e->c.i);
+        return true;
+    case DLC_EXPR_VAR:
+        dlc_strbuf_printf(sb, "v%d", e->var);
+        return true;
+    case DLC_EXPR_UNARY:
+        if (e->un.op != DLC_UN_NEG) return false;
+        dlc_strbuf_puts(sb, "-(");
+        if (!aff_str(e->un.a, sb)) return false;
+        dlc_strbuf_puts(sb, ")");
+        return true;
+    case DLC_EXPR_BINARY: {
+        const dlc_expr *a = e->bin.a, *b = e->bin.b;
+        switch (e->bin.op) {
+        case DLC_BIN_ADD:
+        case DLC_BIN_SUB:
+        case DLC_BIN_MUL:
+            /* isl rejects a product of two non-constants: no need to check here. */
+            dlc_strbuf_puts(sb, "(");
+            if (!aff_str(a, sb)) return false;
+            dlc_strbuf_puts(sb, e->bin.op == DLC_BIN_ADD ? " + " : e->bin.op == DLC_BIN_SUB ? " - " : " * ");
+            if (!aff_str(b, sb)) return false;
+            dlc_strbuf_puts(sb, ")");
+            return true;
+        case DLC_BIN_FLOORDIV:
+        case DLC_BIN_MOD:
+            if (b->kind != DLC_EXPR_CONST || b->type != DLC_I64 || b->c.i <= 0) return false;
+            dlc_strbuf_puts(sb, e->bin.op == DLC_BIN_FLOORDIV ? "floor((" : "((");
+            if (!aff_str(a, sb)) return false;
+            dlc_strbuf_printf(sb, e->bin.op == DLC_BIN_FLOORDIV ? ") / %lld)" : ") mod %lld)",
+                              (long long)b->c.i);
+            return true;
+        case DLC_BIN_MAX:
+        case DLC_BIN_MIN:
+            dlc_strbuf_puts(sb, e->bin.op == DLC_BIN_MAX ? "max(" : "min(");
+            if (!aff_str(a, sb)) return false;
+            dlc_strbuf_puts(sb, ", ");
+            if (!aff_str(b, sb)) return false;
+            dlc_strbuf_puts(sb, ")");
+            return true;
+        default:
+            return false;
+        }
+    }
+    default:
+        return false;
+    }
+}
+
+/* Appends the bool condition e as isl constraints; false if it is not affine. */
+static bool cond_str(const dlc_expr *e, dlc_strbuf *sb) {
+    if (e->kind == DLC_EXPR_CONST && e->type == DLC_BOOL) {
+        dlc_strbuf_puts(sb, e->c.i ? "0 = 0" : "1 = 0");
+        return true;
+    }
+    if (e->kind != DLC_EXPR_BINARY) return false;
+    const dlc_expr *a = e->bin.a, *b = e->bin.b;
+    const char *rel = NULL;
+    switch (e->bin.op) {
+    case DLC_BIN_LAND:
+    case DLC_BIN_LOR:
+        dlc_strbuf_puts(sb, "((");
+        if (!cond_str(a, sb)) return false;
+        dlc_strbuf_puts(sb, e->bin.op == DLC_BIN_LAND ? ") and (" : ") or (");
+        if (!cond_str(b, sb)) return false;
+        dlc_strbuf_puts(sb, "))");
+        return true;
+    case DLC_BIN_EQ: rel = " = "; break;
+    case DLC_BIN_LT: rel = " < "; break;
+    case DLC_BIN_LE: rel = " <= "; break;
+    case DLC_BIN_GT: rel = " > "; break;
+    case DLC_BIN_GE: rel = " >= "; break;
+    case DLC_BIN_NE: {
+        /* a != b as (a < b or a > b): isl's syntax has no inequality. */
+        dlc_strbuf as = {0}, bs = {0};
+        bool ok = aff_str(a, &as) && aff_str(b, &bs);
+        if (ok) dlc_strbuf_printf(sb, "(%s < %s or %s > %s)", as.data, bs.data, as.data, bs.data);
+        dlc_strbuf_free(&as);
+        dlc_strbuf_free(&bs);
+        return ok;
+    }
+    default: return false;
+    }
+    if (a->type != DLC_I64) return false;
+    if (!aff_str(a, sb)) return false;
+    dlc_strbuf_puts(sb, rel);
+    return aff_str(b, sb);
+}
+
+/* "[v3, v7]" for the loop variables vars[0..n). */
+static void tuple_str(const int *vars, int n, dlc_strbuf *sb) {
+    dlc_strbuf_puts(sb, "[");
+    for (int i = 0; i < n; i++) dlc_strbuf_printf(sb, "%sv%d", i ? ", " : "", vars[i]);
+    dlc_strbuf_puts(sb, "]");
+}
+
+/* ---------------------------------------------------------------- extraction */
+
+typedef struct walk {
+    dlc_poly *p;
+    DLC_VEC(int) vars;   /* enclosing loop variables */
+    dlc_error *err;
+} walk;
+
+static int fail_isl(walk *w, const char *what) {
+    const char *msg = isl_ctx_last_error_msg(w->p->ctx);
+    dlc_error_set(w->err, "isl: %s%s%s", what, msg ? ": " : "", msg ? msg : "");
+    return -1;
+}
+
+/* Parses "{ [vars] : text }" in the space of the enclosing loops. */
+static isl_set *context_set(walk *w, const char *constraints) {
+    dlc_strbuf sb = {0};
+    dlc_strbuf_puts(&sb, "{ ");
+    tuple_str(w->vars.data, (int)w->vars.len, &sb);
+    dlc_strbuf_printf(&sb, " : %s }", constraints);
+    isl_set *s = isl_set_read_from_str(w->p->ctx, sb.data);
+    dlc_strbuf_free(&sb);
+    return s;
+}
+
+static bool loop_is_affine(const dlc_stmt *s) {
+    dlc_strbuf sb = {0};
+    bool ok = aff_str(s->loop.lo, &sb) && aff_str(s->loop.hi, &sb);
+    dlc_strbuf_free(&sb);
+    return ok;
+}
+
+static bool if_is_affine(const dlc_stmt *s) {
+    dlc_strbuf sb = {0};
+    bool ok = cond_str(s->cond.cond, &sb);
+    dlc_strbuf_free(&sb);
+    return ok;
+}
+
+/* Is every variable of e one of vars[0..n)? (An affine index inside an opaque statement may
+ * use the opaque statement's own loops: then it is not a function of the domain.) */
+static bool uses_only(const dlc_expr *e, const int *vars, int n) {
+    switch (e->kind) {
+    case DLC_EXPR_CONST: return true;
+    case DLC_EXPR_VAR:
+        for (int i = 0; i < n; i++)
+            if (vars[i] == e->var) return true;
+        return false;
+    case DLC_EXPR_LOAD:
+        for (int i = 0; i < e->load.nidx; i++)
+            if (!uses_only(e->load.idx[i], vars, n)) return false;
+        return true;
+    case DLC_EXPR_UNARY: return uses_only(e->un.a, vars, n);
+    case DLC_EXPR_BINARY: return uses_only(e->bin.a, vars, n) && uses_only(e->bin.b, vars, n);
+    case DLC_EXPR_SELECT:
+        return uses_only(e->sel.cond, vars, n) && uses_only(e->sel.a, vars, n) &&
+               uses_only(e->sel.b, vars, n);
+    case DLC_EXPR_CAST: return uses_only(e->cast.a, vars, n);
+    }
+    return false;
+}
+
+/* The access S<k>[vars] -> B<buf>[idx]; the whole buffer when an index is not affine in vars. */
+static isl_union_map *access_map(walk *w, int k, const poly_stmt *ps, int buf,
+                                 dlc_expr *const *idx, int nidx) {
+    const dlc_buffer *b = &w->p->f->bufs[buf];
+    dlc_strbuf sb = {0}, ix = {0};
+    bool exact = true;
+    for (int d = 0; d < nidx && exact; d++) {
+        if (d) dlc_strbuf_puts(&ix, ", ");
+        exact = uses_only(idx[d], ps->vars, ps->nloops) && aff_str(idx[d], &ix);
+    }
+    dlc_strbuf_printf(&sb, "{ S%d", k);
+    tuple_str(ps->vars, ps->nloops, &sb);
+    dlc_strbuf_printf(&sb, " -> B%d[", buf);
+    if (exact) {
+        dlc_strbuf_printf(&sb, "%s] }", ix.data ? ix.data : "");
+    } else {
+        for (int d = 0; d < b->rank; d++) dlc_strbuf_printf(&sb, "%so%d", d ? ", " : "", d);
+        dlc_strbuf_puts(&sb, "]");
+        for (int d = 0; d < b->rank; d++)
+            dlc_strbuf_printf(&sb, "%s0 <= o%d < %lld", d ? " and " : " : ", d, (long long)b->dims[d]);
+        dlc_strbuf_puts(&sb, " }");
+    }
+    isl_union_map *m = isl_union_map_read_from_str(w->p->ctx, sb.data);
+    dlc_strbuf_free(&sb);
+    dlc_strbuf_free(&ix);
+    return m;
+}
+
+static void add_access(isl_union_map **acc, isl_union_map *m) {
+    *acc = isl_union_map_union(*acc, m);
+}
+
+/* Reads of e (loads, recursively) by statement k. */
+static int collect_reads(walk *w, int k, const poly_stmt *ps, const dlc_expr *e) {
+    switch (e->kind) {
+    case DLC_EXPR_LOAD: {
+        isl_union_map *m = access_map(w, k, ps, e->load.buf, e->load.idx, e->load.nidx);
+        if (!m) return fail_isl(w, "read access");
+        add_access(&w->p->reads, m);
+        for (int i = 0; i < e->load.nidx; i++)
+            if (collect_reads(w, k, ps, e->load.idx[i]) < 0) return -1;
+        return 0;
+    }
+    case DLC_EXPR_UNARY: return collect_reads(w, k, ps, e->un.a);
+    case DLC_EXPR_BINARY:
+        return collect_reads(w, k, ps, e->bin.a) < 0 ? -1 : collect_reads(w, k, ps, e->bin.b);
+    case DLC_EXPR_SELECT:
+        if (collect_reads(w, k, ps, e->sel.cond) < 0 || collect_reads(w, k, ps, e->sel.a) < 0)
+            return -1;
+        return collect_reads(w, k, ps, e->sel.b);
+    case DLC_EXPR_CAST: return collect_reads(w, k, ps, e->cast.a);
+    default: return 0;
+    }
+}
+
+/* Accesses of statement k's subtree; stores under an opaque statement are may-writes. */
+static int collect_stmt(walk *w, int k, const poly_stmt *ps, const dlc_stmt *s, bool may) {
+    switch (s->kind) {
+    case DLC_STMT_STORE: {
+        isl_union_map *m = access_map(w, k, ps, s->store.buf, s->store.idx, s->store.nidx);
+        if (!m) return fail_isl(w, "write access");
+        if (s->store.reduce != DLC_REDUCE_NONE) add_access(&w->p->reads, isl_union_map_copy(m));
+        add_access(may ? &w->p->may_writes : &w->p->must_writes, m);
+        for (int i = 0; i < s->store.nidx; i++)
+            if (collect_reads(w, k, ps, s->store.idx[i]) < 0) return -1;
+        return collect_reads(w, k, ps, s->store.value);
+    }
+    case DLC_STMT_FOR:
+        if (collect_reads(w, k, ps, s->loop.lo) < 0 || collect_reads(w, k, ps, s->loop.hi) < 0)
+            return -1;
+        for (size_t i = 0; i < s->loop.body.len; i++)
+            if (collect_stmt(w, k, ps, s->loop.body.stmts[i], true) < 0) return -1;
+        return 0;
+    case DLC_STMT_IF:
+        if (collect_reads(w, k, ps, s->cond.cond) < 0) return -1;
+        for (size_t i = 0; i < s->cond.then_body.len; i++)
+            if (collect_stmt(w, k, ps, s->cond.then_body.stmts[i], true) < 0) return -1;
+        for (size_t i = 0; i < s->cond.else_body.len; i++)
+            if (collect_stmt(w, k, ps, s->cond.else_body.stmts[i], true) < 0) return -1;
+        return 0;
+    }
+    return 0;
+}
+
+static isl_schedule *extract_block(walk *w, const dlc_block *b, isl_set *ctx);
+
+/* A new statement S<k> for s (a store, or an opaque subtree) with domain ctx (taken). */
+static isl_schedule *extract_leaf(walk *w, const dlc_stmt *s, isl_set *ctx, bool opaque) {
+    dlc_poly *p = w->p;
+    int k = (int)p->stmts.len;
+    poly_stmt ps = {.s = s, .nloops = (int)w->vars.len, .opaque = opaque};
+    ps.vars = dlc_xmalloc(sizeof(int) * (w->vars.len + 1));
+    if (w->vars.len) memcpy(ps.vars, w->vars.data, sizeof(int) * w->vars.len);
+    dlc_vec_push(&p->stmts, ps);
+    char name[32];
+    snprintf(name, sizeof name, "S%d", k);
+    isl_set *dom = isl_set_set_tuple_name(ctx, name);
+    if (!dom) return fail_isl(w, "statement domain"), NULL;
+    p->domain = isl_union_set_add_set(p->domain, isl_set_copy(dom));
+    isl_union_map *mw = p->must_writes, *yw = p->may_writes, *rd = p->reads;
+    p->must_writes = isl_union_map_empty(isl_union_set_get_space(p->domain));
+    p->may_writes = isl_union_map_empty(isl_union_set_get_space(p->domain));
+    p->reads = isl_union_map_empty(isl_union_set_get_space(p->domain));
+    int rc = collect_stmt(w, k, &ps, s, opaque);
+    /* Accesses only happen inside the domain. */
+    isl_union_set *ud = isl_union_set_from_set(isl_set_copy(dom));
+    p->must_writes = isl_union_map_union(mw, isl_union_map_intersect_domain(p->must_writes, isl_union_set_copy(ud)));
+    p->may_writes = isl_union_map_union(yw, isl_union_map_intersect_domain(p->may_writes, isl_union_set_copy(ud)));
+    p->reads = isl_union_map_union(rd, isl_union_map_intersect_domain(p->reads, isl_union_set_copy(ud)));
+    if (rc < 0) {
+        isl_union_set_free(ud);
+        isl_set_free(dom);
+        return NULL;
+    }
+    isl_set_free(dom);
+    return isl_schedule_from_domain(ud);
+}
+
+static isl_schedule *seq(isl_schedule *a, isl_schedule *b) {
+    if (!a) return b;
+    if (!b) return a;
+    return isl_schedule_sequence(a, b);
+}
+
+static isl_schedule *extract_for(walk *w, const dlc_stmt *s, isl_set *ctx) {
+    dlc_poly *p = w->p;
+    int var = s->loop.var;
+    unsigned first = (unsigned)p->stmts.len;
+    dlc_strbuf lo = {0}, hi = {0};
+    aff_str(s->loop.lo, &lo);
+    aff_str(s->loop.hi, &hi);
+    isl_size n = isl_set_dim(ctx, isl_dim_set);
+    char vname[32];
+    snprintf(vname, sizeof vname, "v%d", var);
+    ctx = isl_set_add_dims(ctx, isl_dim_set, 1);
+    ctx = isl_set_set_dim_name(ctx, isl_dim_set, (unsigned)n, vname);
+    dlc_vec_push(&w->vars, var);
+    char *cons = s->loop.step == 1
+        ? dlc_xasprintf("%s <= %s < %s", lo.data, vname, hi.data)
+        : dlc_xasprintf("%s <= %s < %s and (%s - %s) mod %lld = 0", lo.data, vname, hi.data,
+                        vname, lo.data, (long long)s->loop.step);
+    isl_set *bounds = context_set(w, cons);
+    free(cons);
+    dlc_strbuf_free(&lo);
+    dlc_strbuf_free(&hi);
+    if (!bounds || !ctx) {
+        isl_set_free(bounds);
+        isl_set_free(ctx);
+        w->vars.len--;
+        return fail_isl(w, "loop bounds"), NULL;
+    }
+    isl_schedule *child = extract_block(w, &s->loop.body, isl_set_intersect(ctx, bounds));
+    w->vars.len--;
+    if (!child) return NULL;
+    /* The band: S[..., v, ...] -> [v] for every statement of the body. */
+    dlc_strbuf sb = {0};
+    dlc_strbuf_puts(&sb, "[{ ");
+    for (size_t k = first; k < p->stmts.len; k++) {
+        const poly_stmt *ps = &p->stmts.data[k];
+        dlc_strbuf_printf(&sb, "%sS%zu", k > first ? "; " : "", k);
+        tuple_str(ps->vars, ps->nloops, &sb);
+        dlc_strbuf_printf(&sb, " -> [(%s)]", vname);
+    }
+    dlc_strbuf_puts(&sb, " }]");
+    isl_multi_union_pw_aff *band = isl_multi_union_pw_aff_read_from_str(p->ctx, sb.data);
+    dlc_strbuf_free(&sb);
+    if (!band) {
+        isl_schedule_free(child);
+        return fail_isl(w, "loop band"), NULL;
+    }
+    isl_schedule *sched = isl_schedule_insert_partial_schedule(child, band);
+    /* A mark above the band remembers the original loop (its attributes). */
+    isl_schedule_node *node = isl_schedule_node_child(isl_schedule_get_root(sched), 0);
+    node = isl_schedule_node_insert_mark(node, isl_id_alloc(p->ctx, "loop", (void *)s));
+    isl_schedule_free(sched);
+    sched = isl_schedule_node_get_schedule(node);
+    isl_schedule_node_free(node);
+    if (!sched) return fail_isl(w, "loop schedule"), NULL;
+    return sched;
+}
+
+static isl_schedule *extract_stmt(walk *w, const dlc_stmt *s, isl_set *ctx) {
+    switch (s->kind) {
+    case DLC_STMT_STORE: return extract_leaf(w, s, ctx, false);
+    case DLC_STMT_FOR:
+        if (!loop_is_affine(s)) return extract_leaf(w, s, ctx, true);
+        return extract_for(w, s, ctx);
+    case DLC_STMT_IF: {
+        if (!if_is_affine(s)) return extract_leaf(w, s, ctx, true);
+        dlc_strbuf sb = {0};
+        cond_str(s->cond.cond, &sb);
+        isl_set *c = context_set(w, sb.data);
+        dlc_strbuf_free(&sb);
+        if (!c) {
+            isl_set_free(ctx);
+            return fail_isl(w, "condition"), NULL;
+        }
+        isl_set *then_ctx = isl_set_intersect(isl_set_copy(ctx), isl_set_copy(c));
+        isl_set *else_ctx = isl_set_subtract(ctx, c);
+        isl_schedule *t = extract_block(w, &s->cond.then_body, then_ctx);
+        if (!t && w->err->set) {
+            isl_set_free(else_ctx);
+            return NULL;
+        }
+        isl_schedule *e = extract_block(w, &s->cond.else_body, else_ctx);
+        if (!e && w->err->set) {
+            isl_schedule_free(t);
+            return NULL;
+        }
+        return seq(t, e);
+    }
+    }
+    isl_set_free(ctx);
+    return NULL;
+}
+
+/* The schedule of a block (NULL if it holds no statement, or on error: check w->err). */
+static isl_schedule *extract_block(walk *w, const dlc_block *b, isl_set *ctx) {
+    isl_schedule *sched = NULL;
+    for (size_t i = 0; i < b->len; i++) {
+        isl_schedule *s = extract_stmt(w, b->stmts[i], isl_set_copy(ctx));
+        if (!s && w->err->set) {
+            isl_schedule_free(sched);
+            isl_set_free(ctx);
+            return NULL;
+        }
+        sched = seq(sched, s);
+    }
+    isl_set_free(ctx);
+    return sched;
+}
+
+void dlc_poly_free(dlc_poly *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->stmts.len; i++) free(p->stmts.data[i].vars);
+    dlc_vec_free(&p->stmts);
+    isl_union_set_free(p->domain);
+    isl_union_map_free(p->must_writes);
+    isl_union_map_free(p->may_writes);
+    isl_union_map_free(p->reads);
+    isl_union_map_free(p->deps);
+    isl_schedule_free(p->schedule);
+    if (p->ctx) isl_ctx_free(p->ctx);
+    free(p);
+}
+
+dlc_poly *dlc_poly_extract(const dlc_loop_func *f, dlc_error *err) {
+    dlc_poly *p = dlc_xcalloc(1, sizeof *p);
+    p->ctx = isl_ctx_alloc();
+    p->f = f;
+    /* Errors come back through our return values; isl must not print or abort. */
+    isl_options_set_on_error(p->ctx, ISL_ON_ERROR_CONTINUE);
+    isl_space *sp = isl_space_params_alloc(p->ctx, 0);
+    p->domain = isl_union_set_empty(isl_space_copy(sp));
+    p->must_writes = isl_union_map_empty(isl_space_copy(sp));
+    p->may_writes = isl_union_map_empty(isl_space_copy(sp));
+    p->reads = isl_union_map_empty(sp);
+    dlc_error local = {0};
+    walk w = {.p = p, .err = err ? err : &local};
+    isl_set *top = isl_set_universe(isl_space_set_alloc(p->ctx, 0, 0));
+    p->schedule = extract_block(&w, &f->body, top);
+    dlc_vec_free(&w.vars);
+    if (w.err->set) {
+        dlc_poly_free(p);
+        return NULL;
+    }
+    if (!p->schedule) p->schedule = isl_schedule_from_domain(isl_union_set_copy(p->domain));
+    return p;
+}
+
+/* ---------------------------------------------------------------- dependences */
+
+static isl_union_map *may_deps(isl_union_map *sink, isl_union_map *must_src,
+                               isl_union_map *may_src, isl_schedule *sched) {
+    isl_union_access_info *ai = isl_union_access_info_from_sink(sink);
+    ai = isl_union_access_info_set_must_source(ai, must_src);
+    ai = isl_union_access_info_set_may_source(ai, may_src);
+    ai = isl_union_access_info_set_schedule(ai, isl_schedule_copy(sched));
+    isl_union_flow *flow = isl_union_access_info_compute_flow(ai);
+    isl_union_map *d = isl_union_flow_get_may_dependence(flow);
+    isl_union_flow_free(flow);
+    return d;
+}
+
+int dlc_poly_compute_dependences(dlc_poly *p, dlc_error *err) {
+    if (p->deps) return 0;
+    isl_union_map *all_w = isl_union_map_union(isl_union_map_copy(p->must_writes),
+                                               isl_union_map_copy(p->may_writes));
+    /* flow: read after write; anti: write after read; output: write after write. */
+    isl_union_map *flow = may_deps(isl_union_map_copy(p->reads), isl_union_map_copy(p->must_writes),
+                                   isl_union_map_copy(p->may_writes), p->schedule);
+    isl_union_map *anti = may_deps(isl_union_map_copy(all_w), isl_union_map_empty(isl_union_map_get_space(all_w)),
+                                   isl_union_map_copy(p->reads), p->schedule);
+    isl_union_map *out = may_deps(isl_union_map_copy(all_w), isl_union_map_empty(isl_union_map_get_space(all_w)),
+                                  isl_union_map_copy(all_w), p->schedule);
+    isl_union_map_free(all_w);
+    p->deps = isl_union_map_union(isl_union_map_union(flow, anti), out);
+    if (!p->deps) {
+        const char *msg = isl_ctx_last_error_msg(p->ctx);
+        dlc_error_set(err, "isl: dependence analysis failed%s%s", msg ? ": " : "", msg ? msg : "");
+        return -1;
+    }
+    return 0;
+}
+
+char *dlc_poly_describe(dlc_poly *p) {
+    dlc_strbuf sb = {0};
+    dlc_strbuf_printf(&sb, "# %zu statements; buffers:", p->stmts.len);
+    for (int b = 0; b < p->f->nbufs; b++) dlc_strbuf_printf(&sb, " B%d = %%%s", b, p->f->bufs[b].name);
+    dlc_strbuf_puts(&sb, "; loop variables:");
+    for (int v = 0; v < p->f->nvars; v++) dlc_strbuf_printf(&sb, " v%d = %%%s", v, p->f->vars[v]);
+    dlc_strbuf_puts(&sb, "\n");
+    char *s = isl_union_set_to_str(p->domain);
+    dlc_strbuf_printf(&sb, "domain: %s\n", s);
+    free(s);
+    s = isl_union_map_to_str(p->must_writes);
+    dlc_strbuf_printf(&sb, "writes: %s\n", s);
+    free(s);
+    s = isl_union_map_to_str(p->may_writes);
+    dlc_strbuf_printf(&sb, "may_writes: %s\n", s);
+    free(s);
+    s = isl_union_map_to_str(p->reads);
+    dlc_strbuf_printf(&sb, "reads: %s\n", s);
+    free(s);
+    if (p->deps) {
+        s = isl_union_map_to_str(p->deps);
+        dlc_strbuf_printf(&sb, "dependences: %s\n", s);
+        free(s);
+    }
+    isl_printer *pr = isl_printer_to_str(p->ctx);
+    pr = isl_printer_set_yaml_style(pr, ISL_YAML_STYLE_BLOCK);
+    pr = isl_printer_print_schedule(pr, p->schedule);
+    s = isl_printer_get_str(pr);
+    isl_printer_free(pr);
+    dlc_strbuf_printf(&sb, "schedule:\n%s\n", s);
+    free(s);
+    return dlc_strbuf_take(&sb);
+}
+
+/* ---------------------------------------------------------------- the isl AST back to loop IR */
+
+typedef struct rebuild {
+    dlc_poly *p;
+    dlc_loop_func *f;           /* the function being rebuilt (its vars grow) */
+    DLC_VEC(char *) iters;      /* isl iterator names ... */
+    DLC_VEC(int) iter_vars;     /* ... and the loop variables they became */
+    const dlc_stmt *mark;       /* original loop of the band just entered, or NULL */
+    dlc_error *err;
+} rebuild;
+
+static int rb_fail(rebuild *r, const char *fmt, const char *detail) {
+    dlc_error_set(r->err, fmt, detail ? detail : "");
+    return -1;
+}
+
+static dlc_expr *ast_expr(rebuild *r, isl_ast_expr *e);
+
+static dlc_expr *ast_arg(rebuild *r, isl_ast_expr *e, int i) {
+    isl_ast_expr *a = isl_ast_expr_op_get_arg(e, i);
+    dlc_expr *x = ast_expr(r, a);
+    isl_ast_expr_free(a);
+    return x;
+}
+
+/* isl AST expression -> i64 (or bool, for comparisons) loop IR expression; NULL on error. */
+static dlc_expr *ast_expr(rebuild *r, isl_ast_expr *e) {
+    switch (isl_ast_expr_get_type(e)) {
+    case isl_ast_expr_int: {
+        isl_val *v = isl_ast_expr_int_get_val(e);
+        long x = isl_val_get_num_si(v);
+        isl_val_free(v);
+        return dlc_expr_index(x);
+    }
+    case isl_ast_expr_id: {
+        isl_id *id = isl_ast_expr_id_get_id(e);
+        const char *name = isl_id_get_name(id);
+        dlc_expr *x = NULL;
+        for (size_t i = r->iters.len; i-- > 0 && !x;)
+            if (strcmp(r->iters.data[i], name) == 0) x = dlc_expr_var(r->iter_vars.data[i]);
+        if (!x) rb_fail(r, "isl AST: unknown iterator '%s'", name);
+        isl_id_free(id);
+        return x;
+    }
+    case isl_ast_expr_op: break;
+    default: rb_fail(r, "isl AST: bad expression%s", NULL); return NULL;
+    }
+    enum isl_ast_expr_op_type op = isl_ast_expr_op_get_type(e);
+    isl_size n = isl_ast_expr_op_get_n_arg(e);
+    if (op == isl_ast_expr_op_minus) {
+        dlc_expr *a = ast_arg(r, e, 0);
+        return a ? dlc_expr_unary(DLC_UN_NEG, a) : NULL;
+    }
+    if ((op == isl_ast_expr_op_cond || op == isl_ast_expr_op_select) && n == 3) {
+        dlc_expr *c = ast_arg(r, e, 0), *a = c ? ast_arg(r, e, 1) : NULL, *b = a ? ast_arg(r, e, 2) : NULL;
+        if (!b) {
+            dlc_expr_free(c);
+            dlc_expr_free(a);
+            return NULL;
+        }
+        return dlc_expr_select(c, a, b);
+    }
+    dlc_binop bop;
+    switch (op) {
+    case isl_ast_expr_op_and:
+    case isl_ast_expr_op_and_then: bop = DLC_BIN_LAND; break;
+    case isl_ast_expr_op_or:
+    case isl_ast_expr_op_or_else: bop = DLC_BIN_LOR; break;
+    case isl_ast_expr_op_max: bop = DLC_BIN_MAX; break;
+    case isl_ast_expr_op_min: bop = DLC_BIN_MIN; break;
+    case isl_ast_expr_op_add: bop = DLC_BIN_ADD; break;
+    case isl_ast_expr_op_sub: bop = DLC_BIN_SUB; break;
+    case isl_ast_expr_op_mul: bop = DLC_BIN_MUL; break;
+    /* div is exact, pdiv_q has a non-negative dividend: floor division gives all three. */
+    case isl_ast_expr_op_div:
+    case isl_ast_expr_op_fdiv_q:
+    case isl_ast_expr_op_pdiv_q: bop = DLC_BIN_FLOORDIV; break;
+    /* pdiv_r: non-negative dividend; zdiv_r: only compared with 0. Floor modulo serves both. */
+    case isl_ast_expr_op_pdiv_r:
+    case isl_ast_expr_op_zdiv_r: bop = DLC_BIN_MOD; break;
+    case isl_ast_expr_op_eq: bop = DLC_BIN_EQ; break;
+    case isl_ast_expr_op_le: bop = DLC_BIN_LE; break;
+    case isl_ast_expr_op_lt: bop = DLC_BIN_LT; break;
+    case isl_ast_expr_op_ge: bop = DLC_BIN_GE; break;
+    case isl_ast_expr_op_gt: bop = DLC_BIN_GT; break;
+    default: rb_fail(r, "isl AST: unsupported operation%s", NULL); return NULL;
+    }
+    /* min/max/and/or may have more than two arguments: fold left. */
+    dlc_expr *acc = ast_arg(r, e, 0);
+    for (int i = 1; acc && i < n; i++) {
+        dlc_expr *b = ast_arg(r, e, i);
+        if (!b) {
+            dlc_expr_free(acc);
+            return NULL;
+        }
+        acc = dlc_expr_binary(bop, acc, b);
+    }
+    return acc;
+}
+
+/* e with every variable vars[j] replaced by a copy of to[j] (takes e). */
+static dlc_expr *subst_expr(dlc_expr *e, const int *vars, dlc_expr *const *to, int n) {
+    switch (e->kind) {
+    case DLC_EXPR_VAR:
+        for (int j = 0; j < n; j++)
+            if (vars[j] == e->var) {
+                dlc_expr_free(e);
+                return dlc_expr_clone(to[j]);
+            }
+        return e;
+    case DLC_EXPR_LOAD:
+        for (int i = 0; i < e->load.nidx; i++) e->load.idx[i] = subst_expr(e->load.idx[i], vars, to, n);
+        return e;
+    case DLC_EXPR_UNARY: e->un.a = subst_expr(e->un.a, vars, to, n); return e;
+    case DLC_EXPR_BINARY:
+        e->bin.a = subst_expr(e->bin.a, vars, to, n);
+        e->bin.b = subst_expr(e->bin.b, vars, to, n);
+        return e;
+    case DLC_EXPR_SELECT:
+        e->sel.cond = subst_expr(e->sel.cond, vars, to, n);
+        e->sel.a = subst_expr(e->sel.a, vars, to, n);
+        e->sel.b = subst_expr(e->sel.b, vars, to, n);
+        return e;
+    case DLC_EXPR_CAST: e->cast.a = subst_expr(e->cast.a, vars, to, n); return e;
+    default: return e;
+    }
+}
+
+static void subst_block(dlc_block *b, const int *vars, dlc_expr *const *to, int n);
+
+static void subst_stmt(dlc_stmt *s, const int *vars, dlc_expr *const *to, int n) {
+    switch (s->kind) {
+    case DLC_STMT_STORE:
+        for (int i = 0; i < s->store.nidx; i++) s->store.idx[i] = subst_expr(s->store.idx[i], vars, to, n);
+        s->store.value = subst_expr(s->store.value, vars, to, n);
+        return;
+    case DLC_STMT_FOR:
+        s->loop.lo = subst_expr(s->loop.lo, vars, to, n);
+        s->loop.hi = subst_expr(s->loop.hi, vars, to, n);
+        subst_block(&s->loop.body, vars, to, n);
+        return;
+    case DLC_STMT_IF:
+        s->cond.cond = subst_expr(s->cond.cond, vars, to, n);
+        subst_block(&s->cond.then_body, vars, to, n);
+        subst_block(&s->cond.else_body, vars, to, n);
+        return;
+    }
+}
+
+static void subst_block(dlc_block *b, const int *vars, dlc_expr *const *to, int n) {
+    for (size_t i = 0; i < b->len; i++) subst_stmt(b->stmts[i], vars, to, n);
+}
+
+/* The statement with the origin it inherited in the original tree made explicit. */
+static const char *origin_of(const dlc_loop_func *f, const dlc_stmt *target);
+
+static int ast_node(rebuild *r, isl_ast_node *node, dlc_block *out);
+
+static int ast_children(rebuild *r, isl_ast_node_list *list, dlc_block *out) {
+    isl_size n = isl_ast_node_list_n_ast_node(list);
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        isl_ast_node *c = isl_ast_node_list_get_ast_node(list, i);
+        rc = ast_node(r, c, out);
+        isl_ast_node_free(c);
+    }
+    isl_ast_node_list_free(list);
+    return rc;
+}
+
+static int ast_user(rebuild *r, isl_ast_node *node, dlc_block *out) {
+    isl_ast_expr *call = isl_ast_node_user_get_expr(node);
+    isl_ast_expr *fn = isl_ast_expr_op_get_arg(call, 0);
+    isl_id *id = isl_ast_expr_id_get_id(fn);
+    int k = -1;
+    if (id && sscanf(isl_id_get_name(id), "S%d", &k) != 1) k = -1;
+    isl_id_free(id);
+    isl_ast_expr_free(fn);
+    if (k < 0 || k >= (int)r->p->stmts.len) {
+        isl_ast_expr_free(call);
+        return rb_fail(r, "isl AST: unknown statement%s", NULL);
+    }
+    const poly_stmt *ps = &r->p->stmts.data[k];
+    dlc_expr **to = dlc_xcalloc((size_t)ps->nloops + 1, sizeof *to);
+    int rc = 0;
+    for (int j = 0; j < ps->nloops && rc == 0; j++)
+        if (!(to[j] = ast_arg(r, call, j + 1))) rc = -1;
+    isl_ast_expr_free(call);
+    if (rc == 0) {
+        dlc_stmt *s = dlc_stmt_clone(ps->s);
+        subst_stmt(s, ps->vars, to, ps->nloops);
+        if (!s->origin) dlc_stmt_set_origin(s, origin_of(r->p->f, ps->s));
+        dlc_block_push(out, s);
+    }
+    for (int j = 0; j < ps->nloops; j++) dlc_expr_free(to[j]);
+    free(to);
+    return rc;
+}
+
+static int ast_for(rebuild *r, isl_ast_node *node, dlc_block *out) {
+    const dlc_stmt *orig = r->mark;
+    r->mark = NULL;
+    isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
+    isl_id *id = isl_ast_expr_id_get_id(it);
+    char *name = dlc_xstrdup(isl_id_get_name(id));
+    isl_id_free(id);
+    isl_ast_expr_free(it);
+    isl_ast_expr *init = isl_ast_node_for_get_init(node), *cond = isl_ast_node_for_get_cond(node);
+    isl_ast_expr *inc = isl_ast_node_for_get_inc(node);
+    int rc = -1;
+    dlc_expr *lo = ast_expr(r, init), *hi = NULL;
+    int64_t step = 0;
+    /* isl writes the condition as `iterator <= U` or `iterator < U`. */
+    enum isl_ast_expr_op_type ct = isl_ast_expr_get_type(cond) == isl_ast_expr_op
+                                       ? isl_ast_expr_op_get_type(cond) : isl_ast_expr_op_error;
+    if (lo && (ct == isl_ast_expr_op_le || ct == isl_ast_expr_op_lt)) {
+        isl_ast_expr *lhs = isl_ast_expr_op_get_arg(cond, 0);
+        isl_id *lid = isl_ast_expr_get_type(lhs) == isl_ast_expr_id ? isl_ast_expr_id_get_id(lhs) : NULL;
+        if (lid && strcmp(isl_id_get_name(lid), name) == 0) {
+            hi = ast_arg(r, cond, 1);
+            if (hi && ct == isl_ast_expr_op_le) hi = dlc_expr_add_i(hi, 1);
+        }
+        isl_id_free(lid);
+        isl_ast_expr_free(lhs);
+    }
+    if (isl_ast_expr_get_type(inc) == isl_ast_expr_int) {
+        isl_val *v = isl_ast_expr_int_get_val(inc);
+        step = isl_val_get_num_si(v);
+        isl_val_free(v);
+    }
+    isl_ast_expr_free(init);
+    isl_ast_expr_free(cond);
+    isl_ast_expr_free(inc);
+    if (!lo || !hi || step <= 0) {
+        dlc_expr_free(lo);
+        dlc_expr_free(hi);
+        free(name);
+        if (!r->err->set) rb_fail(r, "isl AST: a loop whose bounds are not `it <= U`%s", NULL);
+        return -1;
+    }
+    int var = dlc_loop_add_var(r->f, orig ? r->f->vars[orig->loop.var] : "c");
+    dlc_stmt *loop = dlc_stmt_for(var, lo, hi, step);
+    if (orig) {
+        loop->loop.attrs = orig->loop.attrs;
+        loop->loop.unroll = orig->loop.unroll;
+        dlc_stmt_set_origin(loop, origin_of(r->p->f, orig));
+    }
+    dlc_vec_push(&r->iters, name);
+    dlc_vec_push(&r->iter_vars, var);
+    isl_ast_node *body = isl_ast_node_for_get_body(node);
+    rc = ast_node(r, body, &loop->loop.body);
+    isl_ast_node_free(body);
+    r->iters.len--;
+    r->iter_vars.len--;
+    free(name);
+    dlc_block_push(out, loop);
+    return rc;
+}
+
+static int ast_node(rebuild *r, isl_ast_node *node, dlc_block *out) {
+    switch (isl_ast_node_get_type(node)) {
+    case isl_ast_node_for: return ast_for(r, node, out);
+    case isl_ast_node_if: {
+        isl_ast_expr *c = isl_ast_node_if_get_cond(node);
+        dlc_expr *cond = ast_expr(r, c);
+        isl_ast_expr_free(c);
+        if (!cond) return -1;
+        dlc_stmt *s = dlc_stmt_if(cond);
+        isl_ast_node *t = isl_ast_node_if_get_then_node(node);
+        int rc = ast_node(r, t, &s->cond.then_body);
+        isl_ast_node_free(t);
+        if (rc == 0 && isl_ast_node_if_has_else_node(node) == isl_bool_true) {
+            isl_ast_node *e = isl_ast_node_if_get_else_node(node);
+            rc = ast_node(r, e, &s->cond.else_body);
+            isl_ast_node_free(e);
+        }
+        dlc_block_push(out, s);
+        return rc;
+    }
+    case isl_ast_node_block: return ast_children(r, isl_ast_node_block_get_children(node), out);
+    case isl_ast_node_mark: {
+        isl_id *id = isl_ast_node_mark_get_id(node);
+        if (id && strcmp(isl_id_get_name(id), "loop") == 0) r->mark = isl_id_get_user(id);
+        isl_id_free(id);
+        isl_ast_node *c = isl_ast_node_mark_get_node(node);
+        int rc = ast_node(r, c, out);
+        isl_ast_node_free(c);
+        return rc;
+    }
+    case isl_ast_node_user: return ast_user(r, node, out);
+    default: return rb_fail(r, "isl AST: unexpected node%s", NULL);
+    }
+}
+
+/* origin_of: the nearest origin on the path from f's body to target. */
+static bool find_origin(const dlc_block *b, const dlc_stmt *target, const char *inherited,
+                        const char **out) {
+    for (size_t i = 0; i < b->len; i++) {
+        const dlc_stmt *s = b->stmts[i];
+        const char *o = s->origin ? s->origin : inherited;
+        if (s == target) {
+            *out = o;
+            return true;
+        }
+        if (s->kind == DLC_STMT_FOR && find_origin(&s->loop.body, target, o, out)) return true;
+        if (s->kind == DLC_STMT_IF && (find_origin(&s->cond.then_body, target, o, out) ||
+                                       find_origin(&s->cond.else_body, target, o, out)))
+            return true;
+    }
+    return false;
+}
+
+static const char *origin_of(const dlc_loop_func *f, const dlc_stmt *target) {
+    const char *o = NULL;
+    find_origin(&f->body, target, NULL, &o);
+    return o;
+}
+
+int dlc_poly_rebuild(dlc_poly *p, dlc_loop_func *f, dlc_error *err) {
+    isl_ast_build *build = isl_ast_build_alloc(p->ctx);
+    isl_ast_node *tree = isl_ast_build_node_from_schedule(build, isl_schedule_copy(p->schedule));
+    isl_ast_build_free(build);
+    dlc_error local = {0};
+    if (!tree) {
+        const char *msg = isl_ctx_last_error_msg(p->ctx);
+        dlc_error_set(err, "isl: AST generation failed%s%s", msg ? ": " : "", msg ? msg : "");
+        return -1;
+    }
+    rebuild r = {.p = p, .f = f, .err = err ? err : &local};
+    dlc_block body = {0};
+    int rc = ast_node(&r, tree, &body);
+    isl_ast_node_free(tree);
+    for (size_t i = 0; i < r.iters.len; i++) free(r.iters.data[i]);
+    dlc_vec_free(&r.iters);
+    dlc_vec_free(&r.iter_vars);
+    if (rc < 0) {
+        dlc_block_free(&body);
+        return -1;
+    }
+    /* The statements were cloned: the old tree can go (p's statement pointers dangle now). */
+    dlc_block_free(&f->body);
+    f->body = body;
+    return 0;
+}
+
+int dlc_poly_roundtrip(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
+    (void)opts;
+    dlc_poly *p = dlc_poly_extract(f, err);
+    if (!p) return -1;
+    int rc = dlc_poly_compute_dependences(p, err);
+    if (rc == 0) rc = dlc_poly_rebuild(p, f, err);
+    dlc_poly_free(p);
+    return rc;
+}
+
+char *dlc_poly_dump(const dlc_loop_func *f, dlc_error *err) {
+    dlc_poly *p = dlc_poly_extract(f, err);
+    if (!p) return NULL;
+    char *text = dlc_poly_compute_dependences(p, err) == 0 ? dlc_poly_describe(p) : NULL;
+    dlc_poly_free(p);
+    return text;
+}

@@ -1,0 +1,27 @@
+/* The polyhedral view of a loop function (passes/poly.c), used by the isl passes.
+ *
+ * dlc_poly_extract builds, from a loop function, each statement's iteration domain, its read
+ * and write access relations and the initial schedule tree; dlc_poly_rebuild generates the
+ * loops back from the (possibly transformed) schedule through an isl AST. The dlc_poly keeps
+ * pointers into the function it was extracted from: extract, transform, rebuild, free, with
+ * the function unchanged in between.
+ */
+#ifndef DLC_PASSES_POLY_H
+#define DLC_PASSES_POLY_H
+
+#include "passes/passes.h"
+
+typedef struct dlc_poly dlc_poly;
+
+/* NULL with err set if isl rejects something (which would be a bug: every loop IR the
+ * verifier accepts has a polyhedral form, with opaque statements where it is not affine). */
+dlc_poly *dlc_poly_extract(const dlc_loop_func *f, dlc_error *err);
+void dlc_poly_free(dlc_poly *p);
+/* Flow, anti and output dependences under the current schedule (computed once). */
+int dlc_poly_compute_dependences(dlc_poly *p, dlc_error *err);
+/* Domains, accesses, dependences (if computed) and the schedule tree, as text. */
+char *dlc_poly_describe(dlc_poly *p);
+/* Replaces f's body by the loops of p's schedule. f must be the function p came from. */
+int dlc_poly_rebuild(dlc_poly *p, dlc_loop_func *f, dlc_error *err);
+
+#endif
