@@ -12,11 +12,11 @@ set(_cli_cflags "-O2")
 if(DLC_SANITIZE)
   set(_cli_cflags "-O2 -fsanitize=address,undefined")
 endif()
-foreach(c bad_models bind help ir_dump aot)
+foreach(c bad_models bind help ir_dump aot plugin)
   add_test(NAME cli/${c}
     COMMAND ${DLC_CLI_PYTHON} ${CMAKE_CURRENT_SOURCE_DIR}/cli/cli_test.py ${c}
             --dlc $<TARGET_FILE:dlc> --work ${CMAKE_CURRENT_BINARY_DIR}/cli/${c}
-            --cc ${CMAKE_C_COMPILER} "--cflags=${_cli_cflags}"
+            --cc ${CMAKE_C_COMPILER} "--cflags=${_cli_cflags}" --plugin-lib $<TARGET_FILE:dlc_backend_c>
             "--libs=$<TARGET_FILE:dlc_runtime> $<TARGET_FILE:dlc_support> -lm -lpthread")
   set_tests_properties(cli/${c} PROPERTIES LABELS cli TIMEOUT 300)
 endforeach()

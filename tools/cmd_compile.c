@@ -32,7 +32,7 @@ static const char *kind_extension(const char *kind) {
     if (strcmp(kind, "llvm") == 0) return ".ll";
     if (strcmp(kind, "asm") == 0) return ".s";
     if (strcmp(kind, "obj") == 0) return ".o";
-    return ".out";
+    return NULL; /* another backend's kind: the kind is the extension (".c" for "c") */
 }
 
 static char *default_output(const char *model, const char *kind) {
@@ -40,7 +40,8 @@ static char *default_output(const char *model, const char *kind) {
     base = base ? base + 1 : model;
     const char *dot = strrchr(base, '.');
     size_t n = dot ? (size_t)(dot - base) : strlen(base);
-    return dlc_xasprintf("%.*s%s", (int)n, base, kind_extension(kind));
+    const char *ext = kind_extension(kind);
+    return ext ? dlc_xasprintf("%.*s%s", (int)n, base, ext) : dlc_xasprintf("%.*s.%s", (int)n, base, kind);
 }
 
 static void write_text(const char *path, const char *text) {

@@ -258,7 +258,7 @@ static void usage(FILE *fp) {
           "  opt       run passes on IR text (graph or loop IR) and print the result\n"
           "\n"
           "  dlc COMMAND --help    options of a command\n"
-          "  dlc --targets         list the backends\n"
+          "  dlc --targets [--plugin LIB.so]   list the backends\n"
           "  dlc --passes          list the passes\n"
           "  dlc --version\n",
           fp);
@@ -280,6 +280,13 @@ int main(int argc, char **argv) {
     }
     if (strcmp(cmd, "--targets") == 0) {
         dlc_backends_register_builtin();
+        /* `dlc --targets --plugin LIB.so ...` lists the plug-ins' backends too. */
+        for (int i = 2; i < argc; i++) {
+            dlc_error err = {0};
+            const char *lib = strcmp(argv[i], "--plugin") == 0 && i + 1 < argc ? argv[++i] : NULL;
+            if (!lib) dlc_driver_fail("--targets: unexpected argument '%s'", argv[i]);
+            if (dlc_backend_load_plugin(lib, &err) != 0) dlc_driver_fail_err(&err);
+        }
         for (int i = 0; i < dlc_backend_count(); i++)
             printf("%-10s %s\n", dlc_backend_at(i)->name, dlc_backend_at(i)->description);
         return 0;
