@@ -30,6 +30,8 @@ typedef struct dlc_pass_options {
      * at run time, the index of that value is stored here (else it is left alone), so that a
      * caller holding the inputs can specialise the model on them (see dlc_graph_input_cone). */
     int *needs_value;
+    /* isl-schedule: "max" (default) or "none" (--fusion). */
+    const char *fusion;
 } dlc_pass_options;
 
 typedef enum dlc_pass_kind { DLC_PASS_GRAPH, DLC_PASS_LOWER, DLC_PASS_LOOP } dlc_pass_kind;
@@ -79,6 +81,9 @@ int dlc_poly_roundtrip(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error
 /* The polyhedral form of f as text: statement domains, accesses, dependences and the schedule
  * tree (for --dump-schedule). Caller frees; NULL with err set on failure. */
 char *dlc_poly_dump(const dlc_loop_func *f, dlc_error *err);
+/* isl-schedule: a new schedule from isl's scheduler (fusion per opts->fusion, parallel loops
+ * where no dependence is carried), loops rebuilt from it. */
+int dlc_poly_schedule_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
 
 /* Lowers a shape-inferred, static graph to a loop function. Every node becomes loop nests
  * whose statements carry loc(node name). Unsupported ops/attributes are an error naming the

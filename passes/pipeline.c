@@ -16,6 +16,8 @@ static const dlc_pass passes[] = {
     {"lower", "lower the graph to loop IR", DLC_PASS_LOWER, NULL, NULL},
     {"isl-roundtrip", "loop IR to isl (domains, accesses, schedule, dependences) and back",
      DLC_PASS_LOOP, NULL, dlc_poly_roundtrip},
+    {"isl-schedule", "reschedule with isl: fuse producers into consumers, mark parallel loops",
+     DLC_PASS_LOOP, NULL, dlc_poly_schedule_pass},
 };
 
 #define NPASSES ((int)(sizeof passes / sizeof *passes))

@@ -564,6 +564,7 @@ typedef struct rebuild {
     DLC_VEC(char *) iters;      /* isl iterator names ... */
     DLC_VEC(int) iter_vars;     /* ... and the loop variables they became */
     const dlc_stmt *mark;       /* original loop of the band just entered, or NULL */
+    bool parallel;              /* the band just entered is coincident (a "parallel" mark) */
     dlc_error *err;
 } rebuild;
 
@@ -757,7 +758,9 @@ static int ast_user(rebuild *r, isl_ast_node *node, dlc_block *out) {
 
 static int ast_for(rebuild *r, isl_ast_node *node, dlc_block *out) {
     const dlc_stmt *orig = r->mark;
+    bool parallel = r->parallel;
     r->mark = NULL;
+    r->parallel = false;
     isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
     isl_id *id = isl_ast_expr_id_get_id(it);
     char *name = dlc_xstrdup(isl_id_get_name(id));
@@ -803,6 +806,7 @@ static int ast_for(rebuild *r, isl_ast_node *node, dlc_block *out) {
         loop->loop.unroll = orig->loop.unroll;
         dlc_stmt_set_origin(loop, origin_of(r->p->f, orig));
     }
+    if (parallel) loop->loop.attrs |= DLC_LOOP_PARALLEL;
     dlc_vec_push(&r->iters, name);
     dlc_vec_push(&r->iter_vars, var);
     isl_ast_node *body = isl_ast_node_for_get_body(node);
@@ -839,6 +843,7 @@ static int ast_node(rebuild *r, isl_ast_node *node, dlc_block *out) {
     case isl_ast_node_mark: {
         isl_id *id = isl_ast_node_mark_get_id(node);
         if (id && strcmp(isl_id_get_name(id), "loop") == 0) r->mark = isl_id_get_user(id);
+        if (id && strcmp(isl_id_get_name(id), "parallel") == 0) r->parallel = true;
         isl_id_free(id);
         isl_ast_node *c = isl_ast_node_mark_get_node(node);
         int rc = ast_node(r, c, out);
@@ -917,4 +922,66 @@ char *dlc_poly_dump(const dlc_loop_func *f, dlc_error *err) {
     char *text = dlc_poly_compute_dependences(p, err) == 0 ? dlc_poly_describe(p) : NULL;
     dlc_poly_free(p);
     return text;
+}
+
+/* ---------------------------------------------------------------- scheduling */
+
+/* Splits a band into one-member bands and puts a "parallel" mark above each coincident one
+ * (no dependence is carried by that loop once the outer loops are fixed). */
+static isl_schedule_node *mark_band(isl_schedule_node *node) {
+    isl_size n = isl_schedule_node_band_n_member(node);
+    if (n <= 0) return node;
+    isl_bool coincident = isl_schedule_node_band_member_get_coincident(node, 0);
+    if (n > 1) {
+        node = isl_schedule_node_band_split(node, 1);
+        node = isl_schedule_node_child(node, 0);
+        node = mark_band(node);
+        node = isl_schedule_node_parent(node);
+    }
+    if (coincident == isl_bool_true)
+        node = isl_schedule_node_insert_mark(node, isl_id_alloc(isl_schedule_node_get_ctx(node), "parallel", NULL));
+    return node;
+}
+
+static isl_schedule_node *mark_bands(isl_schedule_node *node, void *user) {
+    (void)user;
+    if (isl_schedule_node_get_type(node) != isl_schedule_node_band) return node;
+    return mark_band(node);
+}
+
+int dlc_poly_schedule(dlc_poly *p, const char *fusion, dlc_error *err) {
+    if (dlc_poly_compute_dependences(p, err) != 0) return -1;
+    bool none = fusion && strcmp(fusion, "none") == 0;
+    if (fusion && !none && strcmp(fusion, "max") != 0) {
+        dlc_error_set(err, "fusion strategy '%s' (known: max, none)", fusion);
+        return -1;
+    }
+    /* none: every strongly connected component gets its own loops (no fusion); max: isl fuses
+     * what the dependences allow, preferring outer parallel loops. */
+    isl_options_set_schedule_serialize_sccs(p->ctx, none ? 1 : 0);
+    isl_options_set_schedule_outer_coincidence(p->ctx, 1);
+    isl_options_set_schedule_maximize_band_depth(p->ctx, 1);
+    isl_schedule_constraints *sc = isl_schedule_constraints_on_domain(isl_union_set_copy(p->domain));
+    sc = isl_schedule_constraints_set_validity(sc, isl_union_map_copy(p->deps));
+    sc = isl_schedule_constraints_set_coincidence(sc, isl_union_map_copy(p->deps));
+    sc = isl_schedule_constraints_set_proximity(sc, isl_union_map_copy(p->deps));
+    isl_schedule *sched = isl_schedule_constraints_compute_schedule(sc);
+    sched = isl_schedule_map_schedule_node_bottom_up(sched, mark_bands, NULL);
+    if (!sched) {
+        const char *msg = isl_ctx_last_error_msg(p->ctx);
+        dlc_error_set(err, "isl: scheduling failed%s%s", msg ? ": " : "", msg ? msg : "");
+        return -1;
+    }
+    isl_schedule_free(p->schedule);
+    p->schedule = sched;
+    return 0;
+}
+
+int dlc_poly_schedule_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
+    dlc_poly *p = dlc_poly_extract(f, err);
+    if (!p) return -1;
+    int rc = dlc_poly_schedule(p, opts ? opts->fusion : NULL, err);
+    if (rc == 0) rc = dlc_poly_rebuild(p, f, err);
+    dlc_poly_free(p);
+    return rc;
 }

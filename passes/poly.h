@@ -21,6 +21,10 @@ void dlc_poly_free(dlc_poly *p);
 int dlc_poly_compute_dependences(dlc_poly *p, dlc_error *err);
 /* Domains, accesses, dependences (if computed) and the schedule tree, as text. */
 char *dlc_poly_describe(dlc_poly *p);
+/* Replaces p's schedule by one computed by isl's scheduler from the dependences (validity,
+ * coincidence and proximity), which fuses producers into consumers as far as the dependences
+ * allow (fusion "max", the default) or not at all ("none"); coincident loops become parallel. */
+int dlc_poly_schedule(dlc_poly *p, const char *fusion, dlc_error *err);
 /* Replaces f's body by the loops of p's schedule. f must be the function p came from. */
 int dlc_poly_rebuild(dlc_poly *p, dlc_loop_func *f, dlc_error *err);
 

@@ -141,16 +141,19 @@ foreach(c IN LISTS DLC_E2E_TORCH_CASES)
 endforeach()
 # The isl round trip (loop IR -> domains, accesses, schedule tree -> isl AST -> loop IR) must
 # compute the same results for every lowered op and network.
-set(_dlc_roundtrip_pipeline "infer-shapes,fold-constants,dce,check-static,lower,isl-roundtrip")
-foreach(c IN LISTS DLC_E2E_OP_CASES)
-  add_test(NAME e2e/roundtrip/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_roundtrip
-           --pipeline ${_dlc_roundtrip_pipeline} ${E2E_DIR}/ops/${c})
-  set_tests_properties(e2e/roundtrip/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_ops TIMEOUT 300)
-endforeach()
-foreach(c IN LISTS DLC_E2E_TORCH_CASES)
-  add_test(NAME e2e/roundtrip/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_roundtrip
-           --pipeline ${_dlc_roundtrip_pipeline} ${E2E_DIR}/torch/${c})
-  set_tests_properties(e2e/roundtrip/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_torch TIMEOUT 1200)
+# So must the loops that isl's scheduler makes (isl-schedule: fusion, parallel loops).
+foreach(pass roundtrip schedule)
+  set(_p "infer-shapes,fold-constants,dce,check-static,lower,isl-${pass}")
+  foreach(c IN LISTS DLC_E2E_OP_CASES)
+    add_test(NAME e2e/${pass}/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_${pass}
+             --pipeline ${_p} ${E2E_DIR}/ops/${c})
+    set_tests_properties(e2e/${pass}/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_ops TIMEOUT 300)
+  endforeach()
+  foreach(c IN LISTS DLC_E2E_TORCH_CASES)
+    add_test(NAME e2e/${pass}/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_${pass}
+             --pipeline ${_p} ${E2E_DIR}/torch/${c})
+    set_tests_properties(e2e/${pass}/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_torch TIMEOUT 1200)
+  endforeach()
 endforeach()
 # Single-threaded and two-threaded runs must give the same results as the default.
 add_test(NAME e2e/model/mnist_cnn_threads1

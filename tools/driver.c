@@ -41,6 +41,8 @@ const char dlc_driver_common_help[] =
     "  --print-ir-after=PASS    print the IR after PASS (repeatable)\n"
     "  --print-ir-before=PASS   print the IR before PASS (repeatable)\n"
     "  --print-constants        print constants in full instead of dense<elided>\n"
+    "  --fusion max|none        isl-schedule: fuse producers into consumers (max, default)\n"
+    "                           or keep every operation in its own loops (none)\n"
     "  --dump-schedule          print the final loop IR's isl form (domains, accesses,\n"
     "                           dependences, schedule tree) to stderr\n";
 
@@ -127,6 +129,10 @@ bool dlc_driver_parse_common(dlc_driver_opts *o, int argc, char **argv, int *i) 
         dlc_vec_push(&o->print_after, v);
     } else if ((v = dlc_driver_option_value("--print-ir-before", argc, argv, i))) {
         dlc_vec_push(&o->print_before, v);
+    } else if ((v = dlc_driver_option_value("--fusion", argc, argv, i))) {
+        if (strcmp(v, "max") != 0 && strcmp(v, "none") != 0)
+            dlc_driver_fail("--fusion: '%s' is not one of max, none", v);
+        o->fusion = v;
     } else if (strcmp(a, "--dump-schedule") == 0) {
         o->dump_schedule = true;
     } else if (strcmp(a, "--print-constants") == 0) {
@@ -190,6 +196,7 @@ dlc_pass_options dlc_driver_pass_options(const dlc_driver_opts *o) {
     dlc_pass_options po = {0};
     po.shapes = o->shapes.data;
     po.nshapes = (int)o->shapes.len;
+    po.fusion = o->fusion;
     return po;
 }
 
