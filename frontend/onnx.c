@@ -99,7 +99,7 @@ static int set_declared_type(loader *L, int v, const Onnx__TypeProto *type, cons
                            : type->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE
                                ? "optional"
                                : "sparse tensor";
-        dlc_error_set(L->err, "%s: %s '%s' has %s type; only dense tensors are supported",
+        dlc_error_set(L->err, "%s: %s '%s' has %s type, which is not supported (only dense tensors are)",
                       L->what, role, val->name, kind);
         return -1;
     }
@@ -439,11 +439,22 @@ dlc_graph *dlc_onnx_load_bytes(const uint8_t *bytes, size_t size, const char *wh
     }
     dlc_graph *g = NULL;
     int64_t opset = -1;
+    const char *other_domain = NULL;
     for (size_t i = 0; i < m->n_opset_import; i++) {
         const Onnx__OperatorSetIdProto *op = m->opset_import[i];
         const char *dom = str_or_empty(op->domain);
-        if ((*dom && strcmp(dom, "ai.onnx") != 0) || !op->has_version) continue;
+        if (*dom && strcmp(dom, "ai.onnx") != 0) {
+            if (!other_domain) other_domain = dom;
+            continue;
+        }
+        if (!op->has_version) continue;
         if (op->version > opset) opset = op->version;
+    }
+    if (opset < 1 && other_domain) {
+        /* e.g. ai.onnx.preview.training's optimiser models, which import only their domain. */
+        dlc_error_set(err, "%s: unsupported opset domain '%s' (dlc supports the default ONNX domain)",
+                      what, other_domain);
+        goto out;
     }
     if (opset < 1) {
         /* ONNX requires an opset_import since IR version 3; guessing a version could

@@ -445,7 +445,7 @@ bool dlc_parser_number_text(dlc_parser *p, char *buf, size_t size, bool *is_int)
 bool dlc_parser_number_neg(dlc_parser *p, dlc_dtype dtype, bool neg, int line, int col,
                            double *f, int64_t *i) {
     char buf[128], why[256];
-    bool is_int;
+    bool is_int = false;
     if (!dlc_parser_number_text(p, buf, sizeof buf, &is_int)) return false;
     if (!dlc_text_number(buf, is_int, neg, dtype, f, i, why, sizeof why))
         return dlc_parser_fail_at(p, line, col, "%s", why);

@@ -361,6 +361,7 @@ static const dlc_lw_op *const op_tables[] = {
     dlc_lw_ops_elementwise, dlc_lw_ops_matmul, dlc_lw_ops_conv,  dlc_lw_ops_pool,
     dlc_lw_ops_norm,        dlc_lw_ops_reduce, dlc_lw_ops_shape, dlc_lw_ops_misc,
     dlc_lw_ops_loss,        dlc_lw_ops_gather, dlc_lw_ops_math,  dlc_lw_ops_nn,
+    dlc_lw_ops_quant,       dlc_lw_ops_rnn,
 };
 
 static dlc_lw_fn find_op(const char *op) {

@@ -168,11 +168,66 @@ static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
 
 /* ---- pooling (same window geometry) ---- */
 
+/* MaxPool's Indices, once Y holds the maxima: the smallest row-major flat position into X
+ * whose value equals the maximum (the first in window scan order, as ONNX Runtime):
+ *   I = INT64_MAX;  for k..., o...: if (inside) I min= select(X[pos] == Y, flat(pos), INT64_MAX)
+ * storage_order = 1 (2-D only) then rewrites the spatial part column-major: h + w * H. */
+static void pool_indices(dlc_lw_ctx *c, const dlc_node *n, const conv_geom *cg, int vn, int vc,
+                         dlc_block *dst) {
+    const dlc_value *x = dlc_lw_in(c, n, 0), *y = dlc_lw_out(c, n, 0);
+    int s = cg->s, xi = dlc_lw_in_id(n, 0), yi = dlc_lw_out_id(n, 0), ii = dlc_lw_out_id(n, 1);
+    dlc_lw_nest init, acc;
+    dlc_lw_nest_init(&init);
+    dlc_lw_nest_init(&acc);
+    int ov0[DLC_MAX_RANK], ov[DLC_MAX_RANK], kv[DLC_MAX_RANK];
+    dlc_lw_nest_loops(c, &init, s, y->dims + 2, DLC_LOOP_PARALLEL, ov0);
+    for (int d = 0; d < s; d++) kv[d] = dlc_lw_nest_for(c, &acc, cg->k[d], 0, kernel_var_name(s, d));
+    dlc_lw_nest_loops(c, &acc, s, y->dims + 2, DLC_LOOP_PARALLEL, ov);
+    int yv0[DLC_MAX_RANK] = {vn, vc}, yv[DLC_MAX_RANK] = {vn, vc};
+    for (int d = 0; d < s; d++) yv0[2 + d] = ov0[d], yv[2 + d] = ov[d];
+    dlc_lw_nest_add(&init, dlc_lw_store_vars(c, ii, yv0, dlc_lw_highest(DLC_I64), DLC_REDUCE_NONE));
+    dlc_expr *cond = NULL;
+    dlc_expr *xidx[DLC_MAX_RANK] = {dlc_lw_v(vn), dlc_lw_v(vc)};
+    /* flat = ((n*C + c)*S0 + p0)*S1 + p1 ... */
+    dlc_expr *flat = dlc_expr_add(dlc_expr_mul_i(dlc_lw_v(vn), x->dims[1]), dlc_lw_v(vc));
+    for (int d = 0; d < s; d++) {
+        dlc_expr *pos;
+        cond = dlc_lw_and(cond, window_guard(cg, d, ov[d], kv[d], y->dims[2 + d], x->dims[2 + d], &pos));
+        flat = dlc_expr_add(dlc_expr_mul_i(flat, x->dims[2 + d]), dlc_expr_clone(pos));
+        xidx[2 + d] = pos;
+    }
+    dlc_expr *hit = dlc_expr_binary(DLC_BIN_EQ, dlc_lw_load(c, xi, xidx), dlc_lw_load_vars(c, yi, yv));
+    dlc_lw_nest_if(&acc, cond);
+    dlc_lw_nest_add(&acc, dlc_lw_store_vars(c, ii, yv, dlc_expr_select(hit, flat, dlc_lw_highest(DLC_I64)),
+                                            DLC_REDUCE_MIN));
+    dlc_lw_nest_emit(c, NULL, &init, dst);
+    dlc_lw_nest_emit(c, NULL, &acc, dst);
+    if (dlc_node_attr_int(n, "storage_order", 0) == 1) {
+        /* I = base + h + w*H with h = sp / W, w = sp mod W, sp = I - base; base = (n*C+c)*H*W
+         * is a multiple of W, so sp / W = I / W - base / W and sp mod W = I mod W. */
+        int64_t H = x->dims[2], W = x->dims[3];
+        dlc_lw_nest fin;
+        dlc_lw_nest_init(&fin);
+        int ov2[DLC_MAX_RANK];
+        dlc_lw_nest_loops(c, &fin, s, y->dims + 2, DLC_LOOP_PARALLEL, ov2);
+        int yv2[DLC_MAX_RANK] = {vn, vc, ov2[0], ov2[1]};
+        dlc_expr *base = dlc_expr_mul_i(dlc_expr_add(dlc_expr_mul_i(dlc_lw_v(vn), x->dims[1]), dlc_lw_v(vc)), H * W);
+        dlc_expr *I = dlc_lw_load_vars(c, ii, yv2);
+        dlc_expr *h = dlc_expr_binary(DLC_BIN_SUB, dlc_expr_binary(DLC_BIN_FLOORDIV, dlc_expr_clone(I), dlc_expr_index(W)),
+                                      dlc_expr_binary(DLC_BIN_FLOORDIV, dlc_expr_clone(base), dlc_expr_index(W)));
+        dlc_expr *w = dlc_expr_mul_i(dlc_expr_binary(DLC_BIN_MOD, I, dlc_expr_index(W)), H);
+        dlc_lw_nest_add(&fin, dlc_lw_store_vars(c, ii, yv2, dlc_expr_add(base, dlc_expr_add(h, w)),
+                                                DLC_REDUCE_NONE));
+        dlc_lw_nest_emit(c, NULL, &fin, dst);
+    }
+}
+
 static int lower_pool(dlc_lw_ctx *c, const dlc_node *n) {
     const dlc_value *x = dlc_lw_need_in(c, n, 0), *y = dlc_lw_need_out(c, n, 0);
     if (!x || !y) return -1;
     bool is_max = strcmp(n->op, "MaxPool") == 0;
-    if (dlc_lw_out_id(n, 1) >= 0) return dlc_lw_fail(c, n, "output 'Indices' is not supported");
+    int ii = dlc_lw_out_id(n, 1); /* MaxPool's optional Indices */
+    if (ii >= 0 && !is_max) return dlc_lw_fail(c, n, "only MaxPool has an Indices output");
     int s = x->rank - 2;
     if (s < 1 || s > 3 || y->rank != x->rank)
         return dlc_lw_fail(c, n, "X and Y must have the same rank 3, 4 or 5");
@@ -182,8 +237,16 @@ static int lower_pool(dlc_lw_ctx *c, const dlc_node *n) {
     conv_geom cg;
     if (!dlc_node_attr(n, "kernel_shape")) return dlc_lw_fail(c, n, "attribute 'kernel_shape' missing");
     if (read_geom(c, n, s, NULL, &cg)) return -1;
-    if (dlc_node_attr_int(n, "storage_order", 0) != 0)
-        return dlc_lw_fail(c, n, "attribute 'storage_order' = 1 is not supported");
+    int64_t order = dlc_node_attr_int(n, "storage_order", 0);
+    if (ii >= 0 && (order < 0 || order > 1 || (order == 1 && s != 2)))
+        return dlc_lw_fail(c, n, "attribute 'storage_order' = %lld is not supported with %d "
+                                 "spatial dims", (long long)order, s);
+    if (ii >= 0) {
+        const dlc_value *iv = dlc_lw_out(c, n, 1);
+        bool ok = iv->dtype == DLC_I64 && iv->rank == y->rank;
+        for (int d = 0; ok && d < y->rank; d++) ok = iv->dims[d] == y->dims[d];
+        if (!ok) return dlc_lw_fail(c, n, "output 'Indices' must be i64 of Y's shape");
+    }
     bool ceil_mode = dlc_node_attr_int(n, "ceil_mode", 0) != 0;
     if (y->dims[0] != x->dims[0] || y->dims[1] != x->dims[1])
         return dlc_lw_fail(c, n, "output batch/channels do not match");
@@ -230,6 +293,7 @@ static int lower_pool(dlc_lw_ctx *c, const dlc_node *n) {
                                             is_max ? DLC_REDUCE_MAX : DLC_REDUCE_ADD));
     dlc_lw_nest_emit(c, NULL, &init, ns.inner);
     dlc_lw_nest_emit(c, NULL, &acc, ns.inner);
+    if (ii >= 0) pool_indices(c, n, &cg, vn, vc, ns.inner);
     if (!is_max) {
         /* Divide by the number of taps counted: those inside the input, or with
          * count_include_pad those inside the padded input [-pb, S + pe) (as ONNX Runtime). */

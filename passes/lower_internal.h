@@ -126,5 +126,7 @@ extern const dlc_lw_op dlc_lw_ops_loss[];
 extern const dlc_lw_op dlc_lw_ops_gather[];
 extern const dlc_lw_op dlc_lw_ops_math[];
 extern const dlc_lw_op dlc_lw_ops_nn[];
+extern const dlc_lw_op dlc_lw_ops_quant[];
+extern const dlc_lw_op dlc_lw_ops_rnn[];
 
 #endif

@@ -54,11 +54,21 @@ static int lower_layernorm(dlc_lw_ctx *c, const dlc_node *n) {
     const dlc_value *x = dlc_lw_need_in(c, n, 0), *sc = dlc_lw_need_in(c, n, 1);
     const dlc_value *bi = dlc_lw_in(c, n, 2), *y = dlc_lw_need_out(c, n, 0);
     if (!x || !sc || !y) return -1;
-    if (extra_outputs_unused(c, n, "Mean/InvStdDev")) return -1;
     if (!dlc_dtype_is_float(x->dtype)) return dlc_lw_fail(c, n, "requires a floating-point input");
     int64_t axis = dlc_node_attr_int(n, "axis", -1);
     if (axis < 0) axis += x->rank;
     if (axis < 0 || axis >= x->rank) return dlc_lw_fail(c, n, "attribute 'axis' out of range");
+    /* Optional Mean / InvStdDev: X's shape with the normalised dims 1, any float type. */
+    for (int k = 1; k < n->noutputs; k++) {
+        const dlc_value *o = dlc_lw_out(c, n, k);
+        if (!o) continue;
+        if (k > 2) return dlc_lw_fail(c, n, "output %d is not supported", k);
+        if (!dlc_dtype_is_float(o->dtype) || o->rank != x->rank)
+            return dlc_lw_fail(c, n, "output %d must be a float tensor of X's rank", k);
+        for (int d = 0; d < x->rank; d++)
+            if (o->dims[d] != (d < axis ? x->dims[d] : 1))
+                return dlc_lw_fail(c, n, "output %d has the wrong shape", k);
+    }
     for (int k = 1; k < 3; k++) {
         const dlc_value *p = k == 1 ? sc : bi;
         if (!p) continue;
@@ -110,6 +120,17 @@ static int lower_layernorm(dlc_lw_ctx *c, const dlc_node *n) {
                                                                    K(t, (double)cnt)),
                                                             K(t, dlc_node_attr_float(n, "epsilon", 1e-5)))),
                              DLC_REDUCE_NONE));
+    /* Mean / InvStdDev outputs: the statistics at [outer..., 0...]. */
+    for (int k = 1; k < 3; k++) {
+        int oid = dlc_lw_out_id(n, k);
+        if (oid < 0) continue;
+        int sv[DLC_MAX_RANK];
+        for (int d = 0; d < r; d++) sv[d] = d < a ? ov[d] : -1;
+        dlc_expr *e = dlc_lw_bload_vars(c, k == 1 ? mean : rstd, ov);
+        dlc_dtype ot = c->g->values[oid].dtype;
+        if (ot != t) e = dlc_expr_cast(ot, e);
+        dlc_lw_nest_add(&ns, dlc_lw_store_vars(c, oid, sv, e, DLC_REDUCE_NONE));
+    }
     /* normalise */
     int v3[DLC_MAX_RANK];
     memcpy(v3, ov, sizeof v3);

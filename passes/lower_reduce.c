@@ -1,4 +1,4 @@
-/* Reductions: Reduce{Sum,Mean,Max,Min,Prod,L1,L2,SumSquare}, ArgMax/ArgMin, Global pools.
+/* Reductions: Reduce{Sum,Mean,Max,Min,Prod,L1,L2,SumSquare,LogSum,LogSumExp}, ArgMax/ArgMin, Global pools.
  *
  * Loops: dims before the first reduced axis outside (parallel); the output is initialised
  * by its own nest, then accumulated in place (+=, max=, ...) by a nest over the remaining
@@ -11,7 +11,9 @@
 #define B(op, a, b) dlc_expr_binary(DLC_BIN_##op, (a), (b))
 #define K(t, v) dlc_lw_const((t), (v))
 
-typedef enum red_kind { R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_SUMSQ } red_kind;
+typedef enum red_kind {
+    R_SUM, R_MEAN, R_MAX, R_MIN, R_PROD, R_L1, R_L2, R_SUMSQ, R_LOGSUM, R_LOGSUMEXP
+} red_kind;
 
 /* Output index vars from input vars: reduced dims become 0 (keepdims) or vanish. */
 static int out_vars(int r, const bool *red, bool keep, const int *v, int *ov) {
@@ -47,7 +49,8 @@ static int reduce_core(dlc_lw_ctx *c, const dlc_node *n, const bool *red, bool k
     if (x->dtype != y->dtype) return dlc_lw_fail(c, n, "output type differs from the input");
     dlc_dtype t = x->dtype;
     bool fl = dlc_dtype_is_float(t);
-    if (kind == R_L2 && !fl) return dlc_lw_fail(c, n, "requires a floating-point input");
+    if ((kind == R_L2 || kind == R_LOGSUM || kind == R_LOGSUMEXP) && !fl)
+        return dlc_lw_fail(c, n, "requires a floating-point input");
     /* No axis: the identity (canonical form of empty axes). */
     if (nred == 0) return dlc_lw_copy_reshape(c, n, c->vbuf[xi], c->vbuf[yi]);
     dlc_lw_nest ns;
@@ -65,7 +68,8 @@ static int reduce_core(dlc_lw_ctx *c, const dlc_node *n, const bool *red, bool k
     out_vars(r, red, keep, vi, o);
     dlc_expr *init;
     switch (kind) {
-    case R_MAX: init = dlc_lw_lowest(t); break;
+    case R_MAX:
+    case R_LOGSUMEXP: init = dlc_lw_lowest(t); break;
     case R_MIN: init = dlc_lw_highest(t); break;
     case R_PROD: init = K(t, 1); break;
     default: init = K(t, 0); break;
@@ -82,7 +86,8 @@ static int reduce_core(dlc_lw_ctx *c, const dlc_node *n, const bool *red, bool k
     dlc_expr *xv = dlc_lw_load_vars(c, xi, va);
     dlc_reduce_op op = DLC_REDUCE_ADD;
     switch (kind) {
-    case R_MAX: op = DLC_REDUCE_MAX; break;
+    case R_MAX:
+    case R_LOGSUMEXP: op = DLC_REDUCE_MAX; break; /* the shift, see below */
     case R_MIN: op = DLC_REDUCE_MIN; break;
     case R_PROD: op = DLC_REDUCE_MUL; break;
     case R_L1: xv = dlc_expr_unary(DLC_UN_ABS, xv); break;
@@ -92,8 +97,33 @@ static int reduce_core(dlc_lw_ctx *c, const dlc_node *n, const bool *red, bool k
     }
     dlc_lw_nest_add(&s1, dlc_lw_store_vars(c, yi, o, xv, op));
     dlc_lw_nest_emit(c, NULL, &s1, ns.inner);
+    /* LogSumExp: y holds the maximum m; sum exp(x - m) into a temporary, then
+     * y = log(sum) + m. An infinite m shifts by 0 instead (all -inf gives log(0) = -inf,
+     * +inf gives inf) rather than NaN from inf - inf. */
+    int sum = -1;
+    if (kind == R_LOGSUMEXP) {
+        sum = dlc_lw_temp(c, n, "sum", t, y->rank, y->dims);
+        int vs[DLC_MAX_RANK];
+        memcpy(vs, v0, sizeof vs);
+        dlc_lw_nest s3;
+        dlc_lw_nest_init(&s3);
+        dlc_lw_nest_dims(c, &s3, first, r, x->dims, keepd, NULL, vs);
+        out_vars(r, red, keep, vs, o);
+        dlc_lw_nest_add(&s3, dlc_lw_bstore_vars(c, sum, o, K(t, 0), DLC_REDUCE_NONE));
+        dlc_lw_nest_emit(c, NULL, &s3, ns.inner);
+        memcpy(vs, v0, sizeof vs);
+        dlc_lw_nest s4;
+        dlc_lw_nest_init(&s4);
+        dlc_lw_nest_dims(c, &s4, first, r, x->dims, NULL, red, vs);
+        out_vars(r, red, keep, vs, o);
+        dlc_expr *m = dlc_lw_load_vars(c, yi, o);
+        dlc_expr *sh = dlc_expr_select(dlc_expr_unary(DLC_UN_ISINF, dlc_expr_clone(m)), K(t, 0), m);
+        dlc_expr *ex = dlc_expr_unary(DLC_UN_EXP, B(SUB, dlc_lw_load_vars(c, xi, vs), sh));
+        dlc_lw_nest_add(&s4, dlc_lw_bstore_vars(c, sum, o, ex, DLC_REDUCE_ADD));
+        dlc_lw_nest_emit(c, NULL, &s4, ns.inner);
+    }
     /* finish */
-    if (kind == R_MEAN || kind == R_L2) {
+    if (kind == R_MEAN || kind == R_L2 || kind == R_LOGSUM || kind == R_LOGSUMEXP) {
         int vf[DLC_MAX_RANK];
         memcpy(vf, v0, sizeof vf);
         dlc_lw_nest s2;
@@ -102,8 +132,13 @@ static int reduce_core(dlc_lw_ctx *c, const dlc_node *n, const bool *red, bool k
         out_vars(r, red, keep, vf, o);
         dlc_expr *cur = dlc_lw_load_vars(c, yi, o);
         /* Mean of an empty set: 0/0 (NaN for floats) as numpy; ints would trap: keep 0. */
-        dlc_expr *fv = kind == R_MEAN ? (cnt || fl ? B(DIV, cur, K(t, (double)cnt)) : cur)
-                                      : dlc_expr_unary(DLC_UN_SQRT, cur);
+        dlc_expr *fv;
+        if (kind == R_MEAN) fv = cnt || fl ? B(DIV, cur, K(t, (double)cnt)) : cur;
+        else if (kind == R_L2) fv = dlc_expr_unary(DLC_UN_SQRT, cur);
+        else if (kind == R_LOGSUM) fv = dlc_expr_unary(DLC_UN_LOG, cur);
+        else
+            fv = B(ADD, dlc_expr_unary(DLC_UN_LOG, dlc_lw_bload_vars(c, sum, o)),
+                   dlc_expr_select(dlc_expr_unary(DLC_UN_ISINF, dlc_expr_clone(cur)), K(t, 0), cur));
         dlc_lw_nest_add(&s2, dlc_lw_store_vars(c, yi, o, fv, DLC_REDUCE_NONE));
         dlc_lw_nest_emit(c, NULL, &s2, ns.inner);
     }
@@ -120,7 +155,8 @@ static int lower_reduce(dlc_lw_ctx *c, const dlc_node *n) {
     static const struct { const char *op; red_kind k; } kinds[] = {
         {"ReduceSum", R_SUM}, {"ReduceMean", R_MEAN}, {"ReduceMax", R_MAX}, {"ReduceMin", R_MIN},
         {"ReduceProd", R_PROD}, {"ReduceL1", R_L1}, {"ReduceL2", R_L2},
-        {"ReduceSumSquare", R_SUMSQ},
+        {"ReduceSumSquare", R_SUMSQ}, {"ReduceLogSum", R_LOGSUM},
+        {"ReduceLogSumExp", R_LOGSUMEXP},
     };
     red_kind kind = R_SUM;
     for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++)
@@ -218,6 +254,7 @@ const dlc_lw_op dlc_lw_ops_reduce[] = {
     {"ReduceMax", lower_reduce},        {"ReduceMin", lower_reduce},
     {"ReduceProd", lower_reduce},       {"ReduceL1", lower_reduce},
     {"ReduceL2", lower_reduce},         {"ReduceSumSquare", lower_reduce},
+    {"ReduceLogSum", lower_reduce},     {"ReduceLogSumExp", lower_reduce},
     {"GlobalAveragePool", lower_global_pool}, {"GlobalMaxPool", lower_global_pool},
     {"ArgMax", lower_arg},              {"ArgMin", lower_arg},
     {NULL, NULL},

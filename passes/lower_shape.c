@@ -330,8 +330,11 @@ static int lower_tile(dlc_lw_ctx *c, const dlc_node *n) {
 
 /* ---- Resize ---- */
 
-/* Original (input) coordinate of output position var, in f32 as ONNX Runtime computes it. */
-static dlc_expr *resize_coord(const char *ctm, int var, int64_t in, int64_t out, double scale) {
+/* Original (input) coordinate of output position var, in f32, as the ONNX reference computes
+ * it: `len` = in * scale is the (fractional) resized length, roi_s/roi_e the crop box of
+ * tf_crop_and_resize. */
+static dlc_expr *resize_coord(const char *ctm, int var, int64_t in, int64_t out, double scale,
+                              double roi_s, double roi_e) {
     const dlc_dtype f = DLC_F32;
     dlc_expr *o = dlc_expr_cast(f, dlc_lw_v(var));
 #define KF(v) dlc_expr_const_f(f, (v))
@@ -347,15 +350,42 @@ static dlc_expr *resize_coord(const char *ctm, int var, int64_t in, int64_t out,
     }
     if (strcmp(ctm, "tf_half_pixel_for_nearest") == 0) return B(DIV, B(ADD, o, KF(0.5)), KF(scale));
     if (strcmp(ctm, "align_corners") == 0) {
-        if (out <= 1) {
+        /* The reference divides by in * scale - 1, not out - 1 (they differ when in * scale
+         * is fractional). */
+        double len = (double)in * scale;
+        if (out <= 1 || len <= 1) {
             dlc_expr_free(o);
             return KF(0);
         }
-        return B(DIV, B(MUL, o, KF((double)(in - 1))), KF((double)(out - 1)));
+        return B(DIV, B(MUL, o, KF((double)(in - 1))), KF(len - 1));
+    }
+    if (strcmp(ctm, "tf_crop_and_resize") == 0) {
+        double start = roi_s * (double)(in - 1);
+        if (out <= 1) {
+            dlc_expr_free(o);
+            return KF(0.5 * (roi_s + roi_e) * (double)(in - 1));
+        }
+        return B(ADD, B(DIV, B(MUL, o, KF((roi_e - roi_s) * (double)(in - 1))), KF((double)(out - 1))),
+                 KF(start));
     }
 #undef KF
     dlc_expr_free(o);
     return NULL;
+}
+
+/* Cubic convolution weight of tap j (0..3, at floor(x) - 1 + j) for fraction t (f32). */
+static dlc_expr *cubic_weight(int j, dlc_expr *t, double A) {
+    const dlc_dtype f = DLC_F32;
+#define KF(v) dlc_expr_const_f(f, (v))
+    /* |distance| to the tap: t+1, t, 1-t, 2-t */
+    dlc_expr *s = j == 0 ? B(ADD, t, KF(1)) : j == 1 ? t : j == 2 ? B(SUB, KF(1), t) : B(SUB, KF(2), t);
+    if (j == 1 || j == 2) /* ((A+2)s - (A+3)) s^2 + 1 */
+        return B(ADD, B(MUL, B(MUL, B(SUB, B(MUL, KF(A + 2), dlc_expr_clone(s)), KF(A + 3)),
+                               dlc_expr_clone(s)), s), KF(1));
+    /* ((A s - 5A) s + 8A) s - 4A */
+    return B(SUB, B(MUL, B(ADD, B(MUL, B(SUB, B(MUL, KF(A), dlc_expr_clone(s)), KF(5 * A)),
+                                  dlc_expr_clone(s)), KF(8 * A)), s), KF(4 * A));
+#undef KF
 }
 
 static int lower_resize(dlc_lw_ctx *c, const dlc_node *n) {
@@ -373,20 +403,27 @@ static int lower_resize(dlc_lw_ctx *c, const dlc_node *n) {
     const char *mode = dlc_node_attr_string(n, "mode", "nearest");
     const char *ctm = dlc_node_attr_string(n, "coordinate_transformation_mode", "half_pixel");
     const char *nm = dlc_node_attr_string(n, "nearest_mode", "round_prefer_floor");
-    bool linear = strcmp(mode, "linear") == 0;
-    if (!linear && strcmp(mode, "nearest") != 0)
+    bool linear = strcmp(mode, "linear") == 0, cubic = strcmp(mode, "cubic") == 0;
+    if (!linear && !cubic && strcmp(mode, "nearest") != 0)
         return dlc_lw_fail(c, n, "attribute 'mode' = \"%s\" is not supported", mode);
-    if (linear && !dlc_dtype_is_float(x->dtype))
-        return dlc_lw_fail(c, n, "linear mode requires a floating-point input");
-    if (!linear && strcmp(nm, "round_prefer_floor") && strcmp(nm, "round_prefer_ceil") &&
+    if ((linear || cubic) && !dlc_dtype_is_float(x->dtype))
+        return dlc_lw_fail(c, n, "%s mode requires a floating-point input", mode);
+    if (!linear && !cubic && strcmp(nm, "round_prefer_floor") && strcmp(nm, "round_prefer_ceil") &&
         strcmp(nm, "floor") && strcmp(nm, "ceil"))
         return dlc_lw_fail(c, n, "attribute 'nearest_mode' = \"%s\" is not supported", nm);
+    bool crop = strcmp(ctm, "tf_crop_and_resize") == 0;
     if (strcmp(ctm, "asymmetric") && strcmp(ctm, "half_pixel") && strcmp(ctm, "pytorch_half_pixel") &&
-        strcmp(ctm, "tf_half_pixel_for_nearest") && strcmp(ctm, "align_corners"))
+        strcmp(ctm, "tf_half_pixel_for_nearest") && strcmp(ctm, "align_corners") && !crop)
         return dlc_lw_fail(c, n, "attribute 'coordinate_transformation_mode' = \"%s\" is not "
                                  "supported", ctm);
     if (dlc_node_attr_int(n, "antialias", 0) != 0)
         return dlc_lw_fail(c, n, "attribute 'antialias' = 1 is not supported");
+    const dlc_attr *roi = dlc_node_attr(n, "roi");
+    if (crop && (!roi || roi->kind != DLC_ATTR_FLOATS || roi->n != 2 * (size_t)r))
+        return dlc_lw_fail(c, n, "attribute 'roi' missing or not %d floats (tf_crop_and_resize)",
+                           2 * r);
+    bool exclude = dlc_node_attr_int(n, "exclude_outside", 0) != 0;
+    double A = dlc_node_attr_float(n, "cubic_coeff_a", -0.75);
     for (int d = 0; d < r; d++) {
         if (!(sa->floats[d] > 0)) return dlc_lw_fail(c, n, "scale %d must be positive", d);
         if (x->dims[d] == 0 && y->dims[d] > 0)
@@ -398,67 +435,100 @@ static int lower_resize(dlc_lw_ctx *c, const dlc_node *n) {
     dlc_lw_nest_loops(c, &ns, r, y->dims, DLC_LOOP_PARALLEL, v);
     int xi = dlc_lw_in_id(n, 0), yi = dlc_lw_out_id(n, 0);
     dlc_dtype t = x->dtype;
-    /* Per dim: identity, or a coordinate (nearest: one index; linear: two and a weight). */
-    dlc_expr *i0[DLC_MAX_RANK], *i1[DLC_MAX_RANK] = {0}, *w[DLC_MAX_RANK] = {0};
-    int lin_dims[DLC_MAX_RANK], nlin = 0;
+    const dlc_dtype f = DLC_F32;
+    /* Per dim: nt[d] taps with index ti[d][j] and weight tw[d][j] (NULL = 1): identity and
+     * nearest 1, linear 2, cubic 4. */
+    dlc_expr *ti[DLC_MAX_RANK][4] = {{0}}, *tw[DLC_MAX_RANK][4] = {{0}};
+    int nt[DLC_MAX_RANK];
+    dlc_expr *outside = NULL; /* tf_crop_and_resize: a coordinate outside [0, in-1] */
     for (int d = 0; d < r; d++) {
         int64_t in = x->dims[d], out = y->dims[d];
         double sc = sa->floats[d];
-        if (in == out && sc == 1.0) {
-            i0[d] = dlc_lw_v(v[d]);
+        double rs = crop ? roi->floats[d] : 0, re = crop ? roi->floats[r + d] : 1;
+        nt[d] = 1;
+        if (in == out && sc == 1.0 && rs == 0 && re == 1) {
+            ti[d][0] = dlc_lw_v(v[d]);
             continue;
         }
-        dlc_expr *xo = resize_coord(ctm, v[d], in, out, sc);
-        if (!linear) {
+        dlc_expr *xo = resize_coord(ctm, v[d], in, out, sc, rs, re);
+        if (crop) {
+            dlc_expr *o = B(LOR, B(LT, dlc_expr_clone(xo), dlc_expr_const_f(f, 0)),
+                            B(GT, dlc_expr_clone(xo), dlc_expr_const_f(f, (double)(in - 1))));
+            outside = outside ? B(LOR, outside, o) : o;
+        }
+        if (!linear && !cubic) {
             dlc_expr *rnd;
             if (!strcmp(nm, "round_prefer_floor"))
-                rnd = U(CEIL, B(SUB, xo, dlc_expr_const_f(DLC_F32, 0.5)));
+                rnd = U(CEIL, B(SUB, xo, dlc_expr_const_f(f, 0.5)));
             else if (!strcmp(nm, "round_prefer_ceil"))
-                rnd = U(FLOOR, B(ADD, xo, dlc_expr_const_f(DLC_F32, 0.5)));
+                rnd = U(FLOOR, B(ADD, xo, dlc_expr_const_f(f, 0.5)));
             else if (!strcmp(nm, "floor")) rnd = U(FLOOR, xo);
             else rnd = U(CEIL, xo);
-            i0[d] = B(MAX, B(MIN, dlc_expr_cast(DLC_I64, rnd), I(in - 1)), I(0));
+            ti[d][0] = B(MAX, B(MIN, dlc_expr_cast(DLC_I64, rnd), I(in - 1)), I(0));
             continue;
         }
-        /* linear: clamp the coordinate into [0, in-1], x0 = floor, x1 = min(x0+1, in-1) */
-        xo = B(MAX, B(MIN, xo, dlc_expr_const_f(DLC_F32, (double)(in - 1))),
-               dlc_expr_const_f(DLC_F32, 0));
+        if (linear) {
+            /* clamp the coordinate into [0, in-1], x0 = floor, x1 = min(x0+1, in-1) */
+            xo = B(MAX, B(MIN, xo, dlc_expr_const_f(f, (double)(in - 1))), dlc_expr_const_f(f, 0));
+            dlc_expr *fl = U(FLOOR, dlc_expr_clone(xo));
+            ti[d][0] = dlc_expr_cast(DLC_I64, dlc_expr_clone(fl));
+            ti[d][1] = B(MIN, dlc_expr_add_i(dlc_expr_cast(DLC_I64, dlc_expr_clone(fl)), 1), I(in - 1));
+            dlc_expr *frac = dlc_lw_to(t, B(SUB, xo, fl));
+            tw[d][0] = B(SUB, dlc_lw_const(t, 1), dlc_expr_clone(frac));
+            tw[d][1] = frac;
+            nt[d] = 2;
+            continue;
+        }
+        /* cubic: taps floor(x) - 1 + j, j < 4, clamped into the input (edge padding); with
+         * exclude_outside the weights of taps outside are 0 and the rest renormalised. */
         dlc_expr *fl = U(FLOOR, dlc_expr_clone(xo));
-        i0[d] = dlc_expr_cast(DLC_I64, dlc_expr_clone(fl));
-        i1[d] = B(MIN, dlc_expr_add_i(dlc_expr_cast(DLC_I64, dlc_expr_clone(fl)), 1), I(in - 1));
-        w[d] = dlc_lw_to(t, B(SUB, xo, fl));
-        lin_dims[nlin++] = d;
-    }
-    dlc_expr *val = NULL;
-    if (!linear || nlin == 0) {
-        val = dlc_lw_load(c, xi, i0);
-    } else {
-        /* Sum over the 2^nlin corners of the weighted inputs. */
-        for (int m = 0; m < (1 << nlin); m++) {
-            dlc_expr *idx[DLC_MAX_RANK];
-            for (int d = 0; d < r; d++) idx[d] = dlc_expr_clone(i0[d]);
-            dlc_expr *wt = NULL;
-            for (int j = 0; j < nlin; j++) {
-                int d = lin_dims[j];
-                dlc_expr *wd;
-                if (m & (1 << j)) {
-                    dlc_expr_free(idx[d]);
-                    idx[d] = dlc_expr_clone(i1[d]);
-                    wd = dlc_expr_clone(w[d]);
-                } else {
-                    wd = B(SUB, dlc_lw_const(t, 1), dlc_expr_clone(w[d]));
-                }
-                wt = wt ? B(MUL, wt, wd) : wd;
+        dlc_expr *frac = B(SUB, xo, dlc_expr_clone(fl));
+        dlc_expr *base = dlc_expr_cast(DLC_I64, fl);
+        dlc_expr *sum = NULL;
+        for (int j = 0; j < 4; j++) {
+            dlc_expr *p = dlc_expr_add_i(dlc_expr_clone(base), j - 1);
+            dlc_expr *wj = cubic_weight(j, dlc_expr_clone(frac), A);
+            if (exclude) {
+                dlc_expr *inside = B(LAND, B(GE, dlc_expr_clone(p), I(0)), B(LT, dlc_expr_clone(p), I(in)));
+                wj = dlc_expr_select(inside, wj, dlc_expr_const_f(f, 0));
+                sum = sum ? B(ADD, sum, dlc_expr_clone(wj)) : dlc_expr_clone(wj);
             }
-            dlc_expr *term = B(MUL, wt, dlc_lw_load(c, xi, idx));
-            val = val ? B(ADD, val, term) : term;
+            ti[d][j] = B(MAX, B(MIN, p, I(in - 1)), I(0));
+            tw[d][j] = wj;
         }
-        for (int d = 0; d < r; d++) {
-            dlc_expr_free(i0[d]);
-            dlc_expr_free(i1[d]);
-            dlc_expr_free(w[d]);
+        for (int j = 0; j < 4; j++) {
+            if (sum) tw[d][j] = B(DIV, tw[d][j], dlc_expr_clone(sum));
+            tw[d][j] = dlc_lw_to(t, tw[d][j]);
         }
+        dlc_expr_free(sum);
+        dlc_expr_free(frac);
+        dlc_expr_free(base);
+        nt[d] = 4;
     }
+    /* Sum over every combination of taps of weight product * input. */
+    dlc_expr *val = NULL;
+    int ncomb = 1;
+    for (int d = 0; d < r; d++) ncomb *= nt[d];
+    for (int m = 0; m < ncomb; m++) {
+        dlc_expr *xidx[DLC_MAX_RANK], *wt = NULL;
+        for (int d = 0, rest = m; d < r; d++) {
+            int j = rest % nt[d];
+            rest /= nt[d];
+            xidx[d] = dlc_expr_clone(ti[d][j]);
+            if (tw[d][j]) wt = wt ? B(MUL, wt, dlc_expr_clone(tw[d][j])) : dlc_expr_clone(tw[d][j]);
+        }
+        dlc_expr *term = dlc_lw_load(c, xi, xidx);
+        if (wt) term = B(MUL, wt, term);
+        val = val ? B(ADD, val, term) : term;
+    }
+    for (int d = 0; d < r; d++)
+        for (int j = 0; j < 4; j++) {
+            dlc_expr_free(ti[d][j]);
+            dlc_expr_free(tw[d][j]);
+        }
+    if (outside)
+        val = dlc_expr_select(outside, dlc_lw_const(t, dlc_node_attr_float(n, "extrapolation_value", 0)),
+                              val);
     dlc_lw_nest_add(&ns, dlc_lw_store_vars(c, yi, v, val, DLC_REDUCE_NONE));
     dlc_lw_nest_emit(c, n, &ns, NULL);
     return 0;

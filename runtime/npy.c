@@ -165,7 +165,9 @@ static const char *npy_descr(dlc_dtype t) {
 }
 
 int dlc_npy_write(const char *path, const dlc_tensor *t, dlc_error *err) {
-    const char *descr = npy_descr(t->dtype);
+    /* NumPy has no bfloat16: bf16 is written as its uint16 bit patterns, as ONNX's own test
+     * data stores it (np.uint16 view; x.view(np.uint32) after a << 16 gives the floats). */
+    const char *descr = t->dtype == DLC_BF16 ? "<u2" : npy_descr(t->dtype);
     if (!descr) {
         dlc_error_set(err, "%s: cannot write %s tensors as .npy", path, dlc_dtype_name(t->dtype));
         return -1;

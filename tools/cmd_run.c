@@ -160,6 +160,9 @@ int dlc_cmd_run(int argc, char **argv) {
                                 b->name);
             in[k] = files[j];
             files[j] = NULL;
+            /* bf16 data comes as uint16 bit patterns (NumPy has no bfloat16; ONNX's test data
+             * does the same), so a u16 file feeds a bf16 input unchanged. */
+            if (b->dtype == DLC_BF16 && in[k]->dtype == DLC_U16) in[k]->dtype = DLC_BF16;
             bool same = in[k]->dtype == b->dtype && in[k]->rank == b->rank;
             for (int d = 0; same && d < b->rank; d++) same = in[k]->dims[d] == b->dims[d];
             if (!same) {
