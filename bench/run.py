@@ -2,6 +2,7 @@
 """dlc against ONNX Runtime (and OpenBLAS for the MatMul), interleaved in one run.
 
     run.py --dlc build/dlc --models DIR --sgemm PATH [--rounds 3] [--runs 20] [--out FILE]
+           [--variant NAME=ARGS]...    also time dlc with extra arguments (e.g. a pipeline)
 
 For each model and thread count (1, 2) it alternates dlc and ONNX Runtime for --rounds rounds;
 each round is one process that times --runs executions after a warm-up and reports their
@@ -11,6 +12,7 @@ dlc is faster). The machine is shared and noisy: compare ratios, not absolute ti
 import argparse
 import os
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -39,7 +41,16 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--only", help="comma-separated model names")
     ap.add_argument("--out", help="also write the table (markdown) here")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=ARGS",
+                    help="also time dlc with these extra arguments (e.g. tile='--pipeline "
+                         "infer-shapes,fold-constants,dce,check-static,lower,isl-tile'); repeatable")
     a = ap.parse_args()
+    variants = []
+    for v in a.variant:
+        if "=" not in v:
+            ap.error(f"--variant {v!r}: expected NAME=ARGS")
+        name, args = v.split("=", 1)
+        variants.append((name, shlex.split(args)))
     names = sorted(n for n in os.listdir(a.models) if os.path.exists(os.path.join(a.models, n, "model.onnx")))
     if a.only:
         names = [n for n in names if n in a.only.split(",")]
@@ -50,9 +61,12 @@ def main():
         runs = max(3, a.runs // 4) if name.startswith("matmul") or name == "resnet18" else a.runs
         for t in (int(s) for s in a.threads.split(",")):
             dlc_ms, ort_ms, blas_ms = [], [], []
+            var_ms = {vn: [] for vn, _ in variants}
             for _ in range(a.rounds):
-                dlc_ms.append(timed([a.dlc, "run", model, "-i", x, "--quiet", "--threads", str(t),
-                                     "--bench", str(runs)]))
+                base = [a.dlc, "run", model, "-i", x, "--quiet", "--threads", str(t), "--bench", str(runs)]
+                dlc_ms.append(timed(base))
+                for vn, vargs in variants:
+                    var_ms[vn].append(timed(base + vargs))
                 ort_ms.append(timed(["node", ORT_RUN, model, os.path.join(d, "ort_out"), x,
                                      "--threads", str(t), "--bench", str(runs)]))
                 if name.startswith("matmul") and a.sgemm:
@@ -60,6 +74,8 @@ def main():
                     blas_ms.append(timed([a.sgemm, str(n), str(runs), str(t)]))
             row = {"model": name, "threads": t, "dlc": statistics.median(dlc_ms),
                    "ort": statistics.median(ort_ms)}
+            for vn, ms in var_ms.items():
+                row["var:" + vn] = statistics.median(ms)
             if blas_ms:
                 row["blas"] = statistics.median(blas_ms)
                 row["gflops_dlc"] = 2 * n ** 3 / row["dlc"] / 1e6
@@ -87,6 +103,15 @@ def main():
         else:
             cells += [""] * 4
         L.append("| " + " | ".join(str(c) for c in cells) + " |")
+    if variants:
+        L += ["", "dlc variants (median ms; ratio to dlc's default in the same rounds)", "",
+              "| model | threads | dlc ms | " + " | ".join(f"{vn} ms | {vn} / dlc" for vn, _ in variants) + " |",
+              "|---|---|---|" + "---|---|" * len(variants)]
+        for r in rows:
+            cells = [r["model"], r["threads"], f"{r['dlc']:.3f}"]
+            for vn, _ in variants:
+                cells += [f"{r['var:' + vn]:.3f}", f"{r['var:' + vn] / r['dlc']:.2f}"]
+            L.append("| " + " | ".join(str(c) for c in cells) + " |")
     if compile_s is not None:
         L += ["", f"ResNet-18 ONNX -> object at -O3: {compile_s:.2f} s"]
     text = "\n".join(L) + "\n"

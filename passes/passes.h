@@ -32,6 +32,11 @@ typedef struct dlc_pass_options {
     int *needs_value;
     /* isl-schedule: "max" (default) or "none" (--fusion). */
     const char *fusion;
+    /* isl-tile: tile sizes, innermost last (--tile-sizes; NULL = from the target), and the
+     * target's vector width in bytes (0 = unknown). */
+    const int64_t *tile_sizes;
+    int ntile_sizes;
+    int vector_bytes;
 } dlc_pass_options;
 
 typedef enum dlc_pass_kind { DLC_PASS_GRAPH, DLC_PASS_LOWER, DLC_PASS_LOOP } dlc_pass_kind;
@@ -84,6 +89,9 @@ char *dlc_poly_dump(const dlc_loop_func *f, dlc_error *err);
 /* isl-schedule: a new schedule from isl's scheduler (fusion per opts->fusion, parallel loops
  * where no dependence is carried), loops rebuilt from it. */
 int dlc_poly_schedule_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
+/* isl-tile: isl-schedule, then the outermost permutable bands tiled (opts->tile_sizes or sizes
+ * from opts->vector_bytes), point loops reordered so the innermost has unit stride. */
+int dlc_poly_tile_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
 
 /* Lowers a shape-inferred, static graph to a loop function. Every node becomes loop nests
  * whose statements carry loc(node name). Unsupported ops/attributes are an error naming the

@@ -18,6 +18,8 @@ static const dlc_pass passes[] = {
      DLC_PASS_LOOP, NULL, dlc_poly_roundtrip},
     {"isl-schedule", "reschedule with isl: fuse producers into consumers, mark parallel loops",
      DLC_PASS_LOOP, NULL, dlc_poly_schedule_pass},
+    {"isl-tile", "isl-schedule, then tile permutable bands with unit-stride innermost loops",
+     DLC_PASS_LOOP, NULL, dlc_poly_tile_pass},
 };
 
 #define NPASSES ((int)(sizeof passes / sizeof *passes))

@@ -23,6 +23,7 @@
 #include <isl/ctx.h>
 #include <isl/flow.h>
 #include <isl/id.h>
+#include <isl/map.h>
 #include <isl/options.h>
 #include <isl/schedule.h>
 #include <isl/schedule_node.h>
@@ -926,27 +927,61 @@ char *dlc_poly_dump(const dlc_loop_func *f, dlc_error *err) {
 
 /* ---------------------------------------------------------------- scheduling */
 
-/* Splits a band into one-member bands and puts a "parallel" mark above each coincident one
- * (no dependence is carried by that loop once the outer loops are fixed). */
-static isl_schedule_node *mark_band(isl_schedule_node *node) {
+/* True if no dependence between instances of node's subtree that share the outer schedule
+ * (every enclosing loop at the same value) is carried by node's one-member band: its
+ * iterations can run in any order. Decided from the dependences, so it holds for whatever
+ * the schedule has become (tiled, sunk, reordered), not only for what isl's scheduler said. */
+static bool band_is_parallel(isl_schedule_node *node, isl_union_map *deps) {
+    isl_union_set *dom = isl_schedule_node_get_domain(node);
+    isl_union_map *prefix = isl_schedule_node_get_prefix_schedule_union_map(node);
+    isl_union_map *part = isl_schedule_node_band_get_partial_schedule_union_map(node);
+    isl_union_map *d = isl_union_map_copy(deps);
+    d = isl_union_map_intersect_domain(d, isl_union_set_copy(dom));
+    d = isl_union_map_intersect_range(d, dom);
+    /* Pairs with the same prefix (evaluation order of arguments is unspecified: copy first). */
+    isl_union_map *rev = isl_union_map_reverse(isl_union_map_copy(prefix));
+    isl_union_map *same = isl_union_map_apply_range(prefix, rev);
+    d = isl_union_map_intersect(d, same);
+    d = isl_union_map_apply_domain(d, isl_union_map_copy(part));
+    d = isl_union_map_apply_range(d, part);
+    isl_union_set *delta = isl_union_map_deltas(d);
+    isl_union_set *zero = isl_union_set_read_from_str(isl_schedule_node_get_ctx(node), "{ [0] }");
+    isl_bool ok = isl_union_set_is_subset(delta, zero);
+    isl_union_set_free(delta);
+    isl_union_set_free(zero);
+    return ok == isl_bool_true;
+}
+
+/* Splits a band into one-member bands and puts a "parallel" mark above each one that carries
+ * no dependence. */
+static isl_schedule_node *mark_band(isl_schedule_node *node, isl_union_map *deps) {
     isl_size n = isl_schedule_node_band_n_member(node);
     if (n <= 0) return node;
-    isl_bool coincident = isl_schedule_node_band_member_get_coincident(node, 0);
     if (n > 1) {
         node = isl_schedule_node_band_split(node, 1);
         node = isl_schedule_node_child(node, 0);
-        node = mark_band(node);
+        node = mark_band(node, deps);
         node = isl_schedule_node_parent(node);
     }
-    if (coincident == isl_bool_true)
+    if (band_is_parallel(node, deps))
         node = isl_schedule_node_insert_mark(node, isl_id_alloc(isl_schedule_node_get_ctx(node), "parallel", NULL));
     return node;
 }
 
 static isl_schedule_node *mark_bands(isl_schedule_node *node, void *user) {
-    (void)user;
     if (isl_schedule_node_get_type(node) != isl_schedule_node_band) return node;
-    return mark_band(node);
+    return mark_band(node, user);
+}
+
+static int isl_failed(dlc_poly *p, const char *what, dlc_error *err) {
+    const char *msg = isl_ctx_last_error_msg(p->ctx);
+    dlc_error_set(err, "isl: %s failed%s%s", what, msg ? ": " : "", msg ? msg : "");
+    return -1;
+}
+
+static int mark_parallel(dlc_poly *p, dlc_error *err) {
+    p->schedule = isl_schedule_map_schedule_node_bottom_up(p->schedule, mark_bands, p->deps);
+    return p->schedule ? 0 : isl_failed(p, "marking parallel loops", err);
 }
 
 int dlc_poly_schedule(dlc_poly *p, const char *fusion, dlc_error *err) {
@@ -966,21 +1001,287 @@ int dlc_poly_schedule(dlc_poly *p, const char *fusion, dlc_error *err) {
     sc = isl_schedule_constraints_set_coincidence(sc, isl_union_map_copy(p->deps));
     sc = isl_schedule_constraints_set_proximity(sc, isl_union_map_copy(p->deps));
     isl_schedule *sched = isl_schedule_constraints_compute_schedule(sc);
-    sched = isl_schedule_map_schedule_node_bottom_up(sched, mark_bands, NULL);
-    if (!sched) {
-        const char *msg = isl_ctx_last_error_msg(p->ctx);
-        dlc_error_set(err, "isl: scheduling failed%s%s", msg ? ": " : "", msg ? msg : "");
-        return -1;
-    }
+    if (!sched) return isl_failed(p, "scheduling", err);
     isl_schedule_free(p->schedule);
     p->schedule = sched;
     return 0;
+}
+
+/* ---------------------------------------------------------------- tiling */
+
+/* True if the subtree at node (a transformed band) still runs every dependence's source
+ * before its sink. Only dependences between instances of the subtree with the same outer
+ * schedule can change order, so the check stays local (and cheap on a whole network). */
+static bool subtree_respects(isl_schedule_node *node, isl_union_map *deps) {
+    isl_union_set *dom = isl_schedule_node_get_domain(node);
+    isl_union_map *prefix = isl_schedule_node_get_prefix_schedule_union_map(node);
+    isl_union_map *d = isl_union_map_copy(deps);
+    d = isl_union_map_intersect_domain(d, isl_union_set_copy(dom));
+    d = isl_union_map_intersect_range(d, dom);
+    isl_union_map *rev = isl_union_map_reverse(isl_union_map_copy(prefix));
+    d = isl_union_map_intersect(d, isl_union_map_apply_range(prefix, rev));
+    isl_union_map *m = isl_schedule_node_get_subtree_schedule_union_map(node);
+    isl_union_map *before = isl_union_map_lex_lt_union_map(isl_union_map_copy(m), m);
+    isl_bool ok = isl_union_map_is_subset(d, before);
+    isl_union_map_free(d);
+    isl_union_map_free(before);
+    return ok == isl_bool_true;
+}
+
+typedef struct tile_ctx {
+    dlc_poly *p;
+    isl_union_map *accesses; /* reads and writes; the exact ones are single-valued */
+    const int64_t *sizes;    /* user's sizes (--tile-sizes), innermost last; NULL: defaults */
+    int nsizes;
+    int64_t inner, outer;    /* default sizes of the innermost member and of the others */
+    int tiled;
+} tile_ctx;
+
+/* The only piece of a single-piece pw_aff/pw_multi_aff (NULL if there are several). */
+static isl_stat take_piece(isl_set *set, isl_aff *aff, void *user) {
+    isl_aff **out = user;
+    isl_set_free(set);
+    if (*out) {
+        isl_aff_free(aff);
+        isl_aff_free(*out);
+        *out = NULL;
+        return isl_stat_error;
+    }
+    *out = aff;
+    return isl_stat_ok;
+}
+
+/* Which statement iterator the band member `upa` walks for statement space `sp`: its index if
+ * the member is ±1 times one iterator plus a constant, -1 if it does not move, -2 otherwise. */
+static int member_iterator(isl_union_pw_aff *upa, isl_space *sp) {
+    /* A pw_aff's space is a function space: the statement's set space -> one value. */
+    sp = isl_space_add_dims(isl_space_from_domain(sp), isl_dim_out, 1);
+    isl_pw_aff *pa = isl_pw_aff_coalesce(isl_union_pw_aff_extract_pw_aff(upa, sp));
+    isl_aff *aff = NULL;
+    int var = -2;
+    if (pa && isl_pw_aff_foreach_piece(pa, take_piece, &aff) == isl_stat_ok && aff) {
+        var = -1;
+        isl_size n = isl_aff_dim(aff, isl_dim_in);
+        for (int v = 0; v < n && var != -2; v++) {
+            isl_val *c = isl_aff_get_coefficient_val(aff, isl_dim_in, v);
+            if (!isl_val_is_zero(c)) var = var == -1 && (isl_val_is_one(c) || isl_val_is_negone(c)) ? v : -2;
+            isl_val_free(c);
+        }
+    }
+    isl_aff_free(aff);
+    isl_pw_aff_free(pa);
+    return var;
+}
+
+typedef struct score_ctx {
+    int var;
+    int score;
+} score_ctx;
+
+/* How well stepping iterator sc->var walks through memory in access `acc`: +2 for unit stride
+ * in the last (contiguous) index, +1 if the element does not change (a register), -2 for any
+ * other stride. Data-dependent accesses (not single-valued) do not count. */
+static isl_stat score_access(isl_map *acc, void *user) {
+    score_ctx *sc = user;
+    if (isl_map_is_single_valued(acc) == isl_bool_true) {
+        isl_pw_multi_aff *pma = isl_pw_multi_aff_from_map(isl_map_copy(acc));
+        if (isl_pw_multi_aff_n_piece(pma) == 1) {
+            isl_multi_aff *ma = isl_pw_multi_aff_as_multi_aff(pma);
+            pma = NULL;
+            isl_size n = isl_multi_aff_dim(ma, isl_dim_out);
+            int last = 0, others = 0;
+            for (int d = 0; d < n; d++) {
+                isl_aff *a = isl_multi_aff_get_at(ma, d);
+                isl_val *c = isl_aff_get_coefficient_val(a, isl_dim_in, sc->var);
+                if (d == n - 1) last = isl_val_is_one(c) || isl_val_is_negone(c) ? 1 : isl_val_is_zero(c) ? 0 : 2;
+                else others |= !isl_val_is_zero(c);
+                isl_val_free(c);
+                isl_aff_free(a);
+            }
+            isl_multi_aff_free(ma);
+            sc->score += others || last == 2 ? -2 : last == 1 ? 2 : 1;
+        }
+        isl_pw_multi_aff_free(pma);
+    }
+    isl_map_free(acc);
+    return isl_stat_ok;
+}
+
+typedef struct member_ctx {
+    tile_ctx *t;
+    isl_union_pw_aff *upa;
+    int score;
+} member_ctx;
+
+static isl_stat score_stmt(isl_set *dom, void *user) {
+    member_ctx *mc = user;
+    int var = member_iterator(mc->upa, isl_set_get_space(dom));
+    if (var == -2) mc->score -= 4;
+    if (var >= 0) {
+        score_ctx sc = {.var = var};
+        isl_union_map *acc = isl_union_map_intersect_domain(isl_union_map_copy(mc->t->accesses),
+                                                            isl_union_set_from_set(isl_set_copy(dom)));
+        isl_union_map_foreach_map(acc, score_access, &sc);
+        isl_union_map_free(acc);
+        mc->score += sc.score;
+    }
+    isl_set_free(dom);
+    return isl_stat_ok;
+}
+
+/* Moves the member that walks memory with unit stride most often to the innermost place of
+ * a permutable band (the others keep their order), so the innermost loop vectorises. */
+static isl_schedule_node *reorder_band(isl_schedule_node *node, tile_ctx *t) {
+    isl_size n = isl_schedule_node_band_n_member(node);
+    if (n < 2 || isl_schedule_node_band_get_permutable(node) != isl_bool_true) return node;
+    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
+    isl_union_set *dom = isl_schedule_node_get_domain(node);
+    int best = n - 1, best_score = 0;
+    for (int j = n - 1; j >= 0; j--) {
+        member_ctx mc = {.t = t, .upa = isl_multi_union_pw_aff_get_at(mupa, j)};
+        isl_union_set_foreach_set(dom, score_stmt, &mc);
+        isl_union_pw_aff_free(mc.upa);
+        if (j == n - 1 || mc.score > best_score) {
+            best = j;
+            best_score = mc.score;
+        }
+    }
+    isl_union_set_free(dom);
+    if (best == n - 1) {
+        isl_multi_union_pw_aff_free(mupa);
+        return node;
+    }
+    isl_multi_union_pw_aff *order = isl_multi_union_pw_aff_copy(mupa);
+    for (int i = 0, j = 0; j < n; j++)
+        if (j != best) order = isl_multi_union_pw_aff_set_at(order, i++, isl_multi_union_pw_aff_get_at(mupa, j));
+    order = isl_multi_union_pw_aff_set_at(order, n - 1, isl_multi_union_pw_aff_get_at(mupa, best));
+    isl_multi_union_pw_aff_free(mupa);
+    node = isl_schedule_node_delete(node);
+    node = isl_schedule_node_insert_partial_schedule(node, order);
+    return isl_schedule_node_band_set_permutable(node, 1);
+}
+
+/* Reorders every band in node's subtree (node stays where it is). */
+static isl_schedule_node *reorder_subtree(isl_schedule_node *node, tile_ctx *t) {
+    if (isl_schedule_node_get_type(node) == isl_schedule_node_band) node = reorder_band(node, t);
+    isl_size n = isl_schedule_node_n_children(node);
+    for (int i = 0; i < n; i++) {
+        node = isl_schedule_node_child(node, i);
+        node = reorder_subtree(node, t);
+        node = isl_schedule_node_parent(node);
+    }
+    return node;
+}
+
+/* Size of member j of an n-member band: the user's list is aligned to the innermost member
+ * (its last size goes to the innermost loop); outer members beyond it take its first size. */
+static int64_t tile_size(const tile_ctx *t, int j, int n) {
+    if (!t->sizes) return j == n - 1 ? t->inner : t->outer;
+    int k = t->nsizes - (n - j);
+    return t->sizes[k < 0 ? 0 : k];
+}
+
+/* Tiles a permutable band: tile loops outside, point loops inside. The point loops then sink
+ * below a sequence (so that each statement gets its own, and a reduction loop under them
+ * moves out: C[i,j] += A[i,k]*B[k,j] runs k, i, j within a tile) and are reordered for unit
+ * stride. Reverted if the result would break a dependence. */
+static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
+    isl_size n = isl_schedule_node_band_n_member(node);
+    if (n < 1 || (n > 1 && isl_schedule_node_band_get_permutable(node) != isl_bool_true)) return node;
+    isl_schedule_node *orig = isl_schedule_node_copy(node);
+    int depth = isl_schedule_node_get_tree_depth(node);
+    node = reorder_band(node, t);
+    isl_multi_val *sizes = isl_multi_val_zero(isl_schedule_node_band_get_space(node));
+    bool all_one = true;
+    for (int j = 0; j < n; j++) {
+        int64_t sz = tile_size(t, j, n);
+        all_one &= sz == 1;
+        /* 0: leave this member whole (a tile as large as any loop). */
+        sizes = isl_multi_val_set_val(sizes, j, isl_val_int_from_si(t->p->ctx, sz > 0 ? sz : (1L << 40)));
+    }
+    if (all_one) {
+        isl_multi_val_free(sizes);
+        isl_schedule_node_free(orig);
+        return node;
+    }
+    node = isl_schedule_node_band_tile(node, sizes);
+    node = isl_schedule_node_child(node, 0);
+    isl_schedule_node *c = isl_schedule_node_child(isl_schedule_node_copy(node), 0);
+    enum isl_schedule_node_type ct = isl_schedule_node_get_type(c);
+    isl_schedule_node_free(c);
+    if (ct == isl_schedule_node_sequence || ct == isl_schedule_node_set || ct == isl_schedule_node_band)
+        node = isl_schedule_node_band_sink(node);
+    node = reorder_subtree(node, t);
+    while (node && isl_schedule_node_get_tree_depth(node) > depth) node = isl_schedule_node_parent(node);
+    if (!node || !subtree_respects(node, t->p->deps)) {
+        isl_schedule_node_free(node);
+        return orig;
+    }
+    isl_schedule_node_free(orig);
+    t->tiled++;
+    return node;
+}
+
+/* Tiles the outermost bands of every branch. */
+static isl_schedule_node *tile_walk(isl_schedule_node *node, tile_ctx *t) {
+    if (!node) return NULL;
+    if (isl_schedule_node_get_type(node) == isl_schedule_node_band) return tile_band(node, t);
+    isl_size n = isl_schedule_node_n_children(node);
+    for (int i = 0; node && i < n; i++) {
+        node = isl_schedule_node_child(node, i);
+        node = tile_walk(node, t);
+        node = isl_schedule_node_parent(node);
+    }
+    return node;
+}
+
+int dlc_poly_tile(dlc_poly *p, const int64_t *sizes, int nsizes, int vector_bytes, dlc_error *err) {
+    if (dlc_poly_compute_dependences(p, err) != 0) return -1;
+    for (int i = 0; i < nsizes; i++)
+        if (sizes[i] < 0) {
+            dlc_error_set(err, "tile size %lld is negative", (long long)sizes[i]);
+            return -1;
+        }
+    /* Point loops start at the tile's first index and tile loops count tiles, so the loops
+     * read as `for i = 32*c0 to min(32*c0 + 32, N)`. */
+    isl_options_set_tile_scale_tile_loops(p->ctx, 0);
+    isl_options_set_tile_shift_point_loops(p->ctx, 0);
+    tile_ctx t = {.p = p, .sizes = nsizes > 0 ? sizes : NULL, .nsizes = nsizes};
+    /* Innermost: eight vectors of f32 (a few cache lines per row); others 32, so that a
+     * 2-D tile of f32 (32 x 64 = 8 KiB) and its operands' rows stay in a 32 KiB L1. */
+    t.inner = vector_bytes > 0 ? 8 * vector_bytes / 4 : 64;
+    t.outer = 32;
+    t.accesses = isl_union_map_union(isl_union_map_union(isl_union_map_copy(p->reads), isl_union_map_copy(p->must_writes)),
+                                     isl_union_map_copy(p->may_writes));
+    isl_schedule_node *root = isl_schedule_get_root(p->schedule);
+    root = tile_walk(root, &t);
+    isl_union_map_free(t.accesses);
+    isl_schedule *s = root ? isl_schedule_node_get_schedule(root) : NULL;
+    isl_schedule_node_free(root);
+    if (!s) return isl_failed(p, "tiling", err);
+    isl_schedule_free(p->schedule);
+    p->schedule = s;
+    return 0;
+}
+
+int dlc_poly_tile_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
+    dlc_poly *p = dlc_poly_extract(f, err);
+    if (!p) return -1;
+    int rc = dlc_poly_schedule(p, opts ? opts->fusion : NULL, err);
+    if (rc == 0)
+        rc = dlc_poly_tile(p, opts ? opts->tile_sizes : NULL, opts ? opts->ntile_sizes : 0,
+                           opts ? opts->vector_bytes : 0, err);
+    if (rc == 0) rc = mark_parallel(p, err);
+    if (rc == 0) rc = dlc_poly_rebuild(p, f, err);
+    dlc_poly_free(p);
+    return rc;
 }
 
 int dlc_poly_schedule_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
     dlc_poly *p = dlc_poly_extract(f, err);
     if (!p) return -1;
     int rc = dlc_poly_schedule(p, opts ? opts->fusion : NULL, err);
+    if (rc == 0) rc = mark_parallel(p, err);
     if (rc == 0) rc = dlc_poly_rebuild(p, f, err);
     dlc_poly_free(p);
     return rc;

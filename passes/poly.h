@@ -23,8 +23,13 @@ int dlc_poly_compute_dependences(dlc_poly *p, dlc_error *err);
 char *dlc_poly_describe(dlc_poly *p);
 /* Replaces p's schedule by one computed by isl's scheduler from the dependences (validity,
  * coincidence and proximity), which fuses producers into consumers as far as the dependences
- * allow (fusion "max", the default) or not at all ("none"); coincident loops become parallel. */
+ * allow (fusion "max", the default) or not at all ("none"); (dlc_poly_schedule_pass then marks the loops that carry no dependence parallel). */
 int dlc_poly_schedule(dlc_poly *p, const char *fusion, dlc_error *err);
+/* Tiles the outermost permutable band of every branch of p's schedule: members reordered so
+ * the innermost loop has unit stride, tile loops outside, point loops sunk below sequences.
+ * sizes (innermost last; 0 = do not tile that member) or, if nsizes is 0, defaults from the
+ * vector width. A band whose tiling would break a dependence stays as it was. */
+int dlc_poly_tile(dlc_poly *p, const int64_t *sizes, int nsizes, int vector_bytes, dlc_error *err);
 /* Replaces f's body by the loops of p's schedule. f must be the function p came from. */
 int dlc_poly_rebuild(dlc_poly *p, dlc_loop_func *f, dlc_error *err);
 

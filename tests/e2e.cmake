@@ -141,12 +141,18 @@ foreach(c IN LISTS DLC_E2E_TORCH_CASES)
 endforeach()
 # The isl round trip (loop IR -> domains, accesses, schedule tree -> isl AST -> loop IR) must
 # compute the same results for every lowered op and network.
-# So must the loops that isl's scheduler makes (isl-schedule: fusion, parallel loops).
-foreach(pass roundtrip schedule)
+# So must the loops that isl's scheduler makes (isl-schedule: fusion, parallel loops), and
+# the tiled ones (isl-tile). The op cases are small, so they are tiled with small, odd sizes
+# (partial tiles everywhere); the networks with the target's default sizes.
+foreach(pass roundtrip schedule tile)
   set(_p "infer-shapes,fold-constants,dce,check-static,lower,isl-${pass}")
+  set(_op_args "")
+  if(pass STREQUAL "tile")
+    set(_op_args --tile-sizes 3,2,5)
+  endif()
   foreach(c IN LISTS DLC_E2E_OP_CASES)
     add_test(NAME e2e/${pass}/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_${pass}
-             --pipeline ${_p} ${E2E_DIR}/ops/${c})
+             --pipeline ${_p} ${_op_args} ${E2E_DIR}/ops/${c})
     set_tests_properties(e2e/${pass}/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_ops TIMEOUT 300)
   endforeach()
   foreach(c IN LISTS DLC_E2E_TORCH_CASES)

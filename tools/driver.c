@@ -43,6 +43,8 @@ const char dlc_driver_common_help[] =
     "  --print-constants        print constants in full instead of dense<elided>\n"
     "  --fusion max|none        isl-schedule: fuse producers into consumers (max, default)\n"
     "                           or keep every operation in its own loops (none)\n"
+    "  --tile-sizes A,B,...     isl-tile: tile sizes, the last for the innermost loop of a\n"
+    "                           band (0 = leave that loop whole); default from the target\n"
     "  --dump-schedule          print the final loop IR's isl form (domains, accesses,\n"
     "                           dependences, schedule tree) to stderr\n";
 
@@ -56,6 +58,7 @@ void dlc_driver_opts_init(dlc_driver_opts *o) {
 void dlc_driver_opts_free(dlc_driver_opts *o) {
     dlc_vec_free(&o->print_after);
     dlc_vec_free(&o->print_before);
+    dlc_vec_free(&o->tile_sizes);
     for (size_t i = 0; i < o->shapes.len; i++) free((char *)o->shapes.data[i].name);
     dlc_vec_free(&o->shapes);
     dlc_vec_free(&o->binds);
@@ -133,6 +136,17 @@ bool dlc_driver_parse_common(dlc_driver_opts *o, int argc, char **argv, int *i) 
         if (strcmp(v, "max") != 0 && strcmp(v, "none") != 0)
             dlc_driver_fail("--fusion: '%s' is not one of max, none", v);
         o->fusion = v;
+    } else if ((v = dlc_driver_option_value("--tile-sizes", argc, argv, i))) {
+        o->tile_sizes.len = 0;
+        for (const char *p = v;;) {
+            char *end;
+            long long n = strtoll(p, &end, 10);
+            if (end == p || n < 0 || n > (1LL << 30) || (*end && *end != ','))
+                dlc_driver_fail("--tile-sizes: '%s' is not a list of sizes like 32,64", v);
+            dlc_vec_push(&o->tile_sizes, (int64_t)n);
+            if (!*end) break;
+            p = end + 1;
+        }
     } else if (strcmp(a, "--dump-schedule") == 0) {
         o->dump_schedule = true;
     } else if (strcmp(a, "--print-constants") == 0) {
@@ -197,6 +211,10 @@ dlc_pass_options dlc_driver_pass_options(const dlc_driver_opts *o) {
     po.shapes = o->shapes.data;
     po.nshapes = (int)o->shapes.len;
     po.fusion = o->fusion;
+    po.tile_sizes = o->tile_sizes.data;
+    po.ntile_sizes = (int)o->tile_sizes.len;
+    const dlc_backend *be = dlc_backend_find(o->target);
+    po.vector_bytes = be ? be->params.vector_bytes : 0;
     return po;
 }
 

@@ -17,6 +17,7 @@ typedef struct dlc_driver_opts {
     int threads;                /* --threads (0 = all cores) */
     bool print_after_all, print_before_all;
     const char *fusion;         /* --fusion=max|none (isl-schedule) */
+    DLC_VEC(int64_t) tile_sizes; /* --tile-sizes=A,B,... (isl-tile), innermost last */
     bool dump_schedule;         /* --dump-schedule: the final loop IR's isl form, to stderr */
     DLC_VEC(const char *) print_after, print_before;
     int64_t elide_above;        /* --print-constants prints all (-1) */

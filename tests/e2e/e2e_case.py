@@ -84,6 +84,8 @@ def cmd_check(a):
         cmd += ["--threads", str(a.threads)]
     if a.pipeline:
         cmd += ["--pipeline", a.pipeline]
+    if a.tile_sizes:
+        cmd += ["--tile-sizes", a.tile_sizes]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        errors="replace")
     if p.returncode != 0:
@@ -202,6 +204,7 @@ def main(argv):
     c.add_argument("--threads", type=int, default=0)
     c.add_argument("--out", default="dlc", help="output folder name inside CASE_DIR")
     c.add_argument("--pipeline", help="passed to dlc run (e.g. the default one plus a loop pass)")
+    c.add_argument("--tile-sizes", help="passed to dlc run (isl-tile)")
     c.add_argument("case")
     s = sub.add_parser("selfcheck")
     s.add_argument("root")
