@@ -36,6 +36,10 @@ typedef struct dlc_pass_options {
      * target's vector width in bytes (0 = unknown). */
     const int64_t *tile_sizes;
     int ntile_sizes;
+    /* isl-tile: register block rows x columns of a contraction (--register-tile), if set;
+     * 0 x 0 turns register tiling off. */
+    bool register_tile_set;
+    int64_t register_tile[2];
     int vector_bytes;
 } dlc_pass_options;
 

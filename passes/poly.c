@@ -51,6 +51,7 @@ struct dlc_poly {
     isl_union_map *must_writes, *may_writes, *reads;
     isl_schedule *schedule;
     isl_union_map *deps; /* flow, anti and output dependences (may), once computed */
+    bool parallel_from_deps; /* rebuild: decide parallel loops from deps (see mark_parallel) */
 };
 
 /* ---------------------------------------------------------------- affine expressions as isl text */
@@ -565,7 +566,6 @@ typedef struct rebuild {
     DLC_VEC(char *) iters;      /* isl iterator names ... */
     DLC_VEC(int) iter_vars;     /* ... and the loop variables they became */
     const dlc_stmt *mark;       /* original loop of the band just entered, or NULL */
-    bool parallel;              /* the band just entered is coincident (a "parallel" mark) */
     dlc_error *err;
 } rebuild;
 
@@ -759,9 +759,10 @@ static int ast_user(rebuild *r, isl_ast_node *node, dlc_block *out) {
 
 static int ast_for(rebuild *r, isl_ast_node *node, dlc_block *out) {
     const dlc_stmt *orig = r->mark;
-    bool parallel = r->parallel;
     r->mark = NULL;
-    r->parallel = false;
+    isl_id *ann = isl_ast_node_get_annotation(node);
+    bool parallel = ann && strcmp(isl_id_get_name(ann), "parallel") == 0;
+    isl_id_free(ann);
     isl_ast_expr *it = isl_ast_node_for_get_iterator(node);
     isl_id *id = isl_ast_expr_id_get_id(it);
     char *name = dlc_xstrdup(isl_id_get_name(id));
@@ -807,7 +808,10 @@ static int ast_for(rebuild *r, isl_ast_node *node, dlc_block *out) {
         loop->loop.unroll = orig->loop.unroll;
         dlc_stmt_set_origin(loop, origin_of(r->p->f, orig));
     }
-    if (parallel) loop->loop.attrs |= DLC_LOOP_PARALLEL;
+    if (r->p->parallel_from_deps) {
+        loop->loop.attrs &= ~(unsigned)DLC_LOOP_PARALLEL;
+        if (parallel) loop->loop.attrs |= DLC_LOOP_PARALLEL;
+    }
     dlc_vec_push(&r->iters, name);
     dlc_vec_push(&r->iter_vars, var);
     isl_ast_node *body = isl_ast_node_for_get_body(node);
@@ -843,10 +847,12 @@ static int ast_node(rebuild *r, isl_ast_node *node, dlc_block *out) {
     case isl_ast_node_block: return ast_children(r, isl_ast_node_block_get_children(node), out);
     case isl_ast_node_mark: {
         isl_id *id = isl_ast_node_mark_get_id(node);
-        if (id && strcmp(isl_id_get_name(id), "loop") == 0) r->mark = isl_id_get_user(id);
-        if (id && strcmp(isl_id_get_name(id), "parallel") == 0) r->parallel = true;
-        isl_id_free(id);
         isl_ast_node *c = isl_ast_node_mark_get_node(node);
+        /* A mark describes the loop right below it; if isl generated no loop there (one
+         * iteration), it must not leak onto a loop further down (say, a reduction). */
+        bool loop_below = isl_ast_node_get_type(c) == isl_ast_node_for;
+        if (id && strcmp(isl_id_get_name(id), "loop") == 0) r->mark = loop_below ? isl_id_get_user(id) : NULL;
+        isl_id_free(id);
         int rc = ast_node(r, c, out);
         isl_ast_node_free(c);
         return rc;
@@ -880,8 +886,39 @@ static const char *origin_of(const dlc_loop_func *f, const dlc_stmt *target) {
     return o;
 }
 
+/* True if the loop the AST build is about to generate carries no dependence: no two
+ * dependent instances agree on every outer loop and differ in this one (as PPCG decides it). */
+static bool build_loop_is_parallel(isl_ast_build *build, isl_union_map *deps) {
+    isl_union_map *sched = isl_ast_build_get_schedule(build);
+    isl_space *space = isl_ast_build_get_schedule_space(build);
+    isl_size dim = isl_space_dim(space, isl_dim_out) - 1;
+    isl_space_free(space);
+    isl_union_map *d = isl_union_map_apply_range(isl_union_map_copy(deps), isl_union_map_copy(sched));
+    d = isl_union_map_apply_domain(d, sched);
+    if (isl_union_map_is_empty(d) == isl_bool_true) {
+        isl_union_map_free(d);
+        return true;
+    }
+    isl_map *m = isl_map_from_union_map(d);
+    for (int i = 0; i < dim; i++) m = isl_map_equate(m, isl_dim_in, i, isl_dim_out, i);
+    /* Both directions: a tiling may have reordered a reduction's updates (see
+     * reduction_free), so a dependence can run backwards along this loop too. */
+    isl_map *fwd = isl_map_order_lt(isl_map_copy(m), isl_dim_in, dim, isl_dim_out, dim);
+    isl_map *bwd = isl_map_order_gt(m, isl_dim_in, dim, isl_dim_out, dim);
+    bool par = isl_map_is_empty(fwd) == isl_bool_true && isl_map_is_empty(bwd) == isl_bool_true;
+    isl_map_free(fwd);
+    isl_map_free(bwd);
+    return par;
+}
+
+static isl_id *annotate_for(isl_ast_build *build, void *user) {
+    dlc_poly *p = user;
+    return isl_id_alloc(p->ctx, build_loop_is_parallel(build, p->deps) ? "parallel" : "serial", NULL);
+}
+
 int dlc_poly_rebuild(dlc_poly *p, dlc_loop_func *f, dlc_error *err) {
     isl_ast_build *build = isl_ast_build_alloc(p->ctx);
+    if (p->parallel_from_deps) build = isl_ast_build_set_before_each_for(build, annotate_for, p);
     isl_ast_node *tree = isl_ast_build_node_from_schedule(build, isl_schedule_copy(p->schedule));
     isl_ast_build_free(build);
     dlc_error local = {0};
@@ -927,61 +964,18 @@ char *dlc_poly_dump(const dlc_loop_func *f, dlc_error *err) {
 
 /* ---------------------------------------------------------------- scheduling */
 
-/* True if no dependence between instances of node's subtree that share the outer schedule
- * (every enclosing loop at the same value) is carried by node's one-member band: its
- * iterations can run in any order. Decided from the dependences, so it holds for whatever
- * the schedule has become (tiled, sunk, reordered), not only for what isl's scheduler said. */
-static bool band_is_parallel(isl_schedule_node *node, isl_union_map *deps) {
-    isl_union_set *dom = isl_schedule_node_get_domain(node);
-    isl_union_map *prefix = isl_schedule_node_get_prefix_schedule_union_map(node);
-    isl_union_map *part = isl_schedule_node_band_get_partial_schedule_union_map(node);
-    isl_union_map *d = isl_union_map_copy(deps);
-    d = isl_union_map_intersect_domain(d, isl_union_set_copy(dom));
-    d = isl_union_map_intersect_range(d, dom);
-    /* Pairs with the same prefix (evaluation order of arguments is unspecified: copy first). */
-    isl_union_map *rev = isl_union_map_reverse(isl_union_map_copy(prefix));
-    isl_union_map *same = isl_union_map_apply_range(prefix, rev);
-    d = isl_union_map_intersect(d, same);
-    d = isl_union_map_apply_domain(d, isl_union_map_copy(part));
-    d = isl_union_map_apply_range(d, part);
-    isl_union_set *delta = isl_union_map_deltas(d);
-    isl_union_set *zero = isl_union_set_read_from_str(isl_schedule_node_get_ctx(node), "{ [0] }");
-    isl_bool ok = isl_union_set_is_subset(delta, zero);
-    isl_union_set_free(delta);
-    isl_union_set_free(zero);
-    return ok == isl_bool_true;
-}
-
-/* Splits a band into one-member bands and puts a "parallel" mark above each one that carries
- * no dependence. */
-static isl_schedule_node *mark_band(isl_schedule_node *node, isl_union_map *deps) {
-    isl_size n = isl_schedule_node_band_n_member(node);
-    if (n <= 0) return node;
-    if (n > 1) {
-        node = isl_schedule_node_band_split(node, 1);
-        node = isl_schedule_node_child(node, 0);
-        node = mark_band(node, deps);
-        node = isl_schedule_node_parent(node);
-    }
-    if (band_is_parallel(node, deps))
-        node = isl_schedule_node_insert_mark(node, isl_id_alloc(isl_schedule_node_get_ctx(node), "parallel", NULL));
-    return node;
-}
-
-static isl_schedule_node *mark_bands(isl_schedule_node *node, void *user) {
-    if (isl_schedule_node_get_type(node) != isl_schedule_node_band) return node;
-    return mark_band(node, user);
-}
-
 static int isl_failed(dlc_poly *p, const char *what, dlc_error *err) {
     const char *msg = isl_ctx_last_error_msg(p->ctx);
     dlc_error_set(err, "isl: %s failed%s%s", what, msg ? ": " : "", msg ? msg : "");
     return -1;
 }
 
+/* From now on, rebuilt loops are parallel exactly when they carry no dependence (and the
+ * original loops' parallel flags no longer count). */
 static int mark_parallel(dlc_poly *p, dlc_error *err) {
-    p->schedule = isl_schedule_map_schedule_node_bottom_up(p->schedule, mark_bands, p->deps);
-    return p->schedule ? 0 : isl_failed(p, "marking parallel loops", err);
+    if (dlc_poly_compute_dependences(p, err) != 0) return -1;
+    p->parallel_from_deps = true;
+    return 0;
 }
 
 int dlc_poly_schedule(dlc_poly *p, const char *fusion, dlc_error *err) {
@@ -1034,6 +1028,8 @@ typedef struct tile_ctx {
     const int64_t *sizes;    /* user's sizes (--tile-sizes), innermost last; NULL: defaults */
     int nsizes;
     int64_t inner, outer;    /* default sizes of the innermost member and of the others */
+    int64_t reg_i, reg_j;    /* register block of a contraction (0: none) */
+    isl_union_map *order_deps; /* the dependences a tiling must keep (see reduction_free) */
     int tiled;
 } tile_ctx;
 
@@ -1076,32 +1072,52 @@ static int member_iterator(isl_union_pw_aff *upa, isl_space *sp) {
 typedef struct score_ctx {
     int var;
     int score;
+    bool moved;
 } score_ctx;
+
+/* The affine function of a single-valued access map, if it is one piece (NULL otherwise).
+ * (isl_pw_multi_aff_as_multi_aff would also need a universe domain.) */
+static isl_stat take_ma_piece(isl_set *set, isl_multi_aff *ma, void *user) {
+    isl_multi_aff **out = user;
+    isl_set_free(set);
+    if (*out) {
+        isl_multi_aff_free(ma);
+        isl_multi_aff_free(*out);
+        *out = NULL;
+        return isl_stat_error;
+    }
+    *out = ma;
+    return isl_stat_ok;
+}
+
+static isl_multi_aff *access_function(isl_map *acc) {
+    if (isl_map_is_single_valued(acc) != isl_bool_true) return NULL;
+    isl_pw_multi_aff *pma = isl_pw_multi_aff_from_map(isl_map_copy(acc));
+    isl_multi_aff *ma = NULL;
+    if (isl_pw_multi_aff_foreach_piece(pma, take_ma_piece, &ma) != isl_stat_ok) ma = NULL;
+    isl_pw_multi_aff_free(pma);
+    return ma;
+}
 
 /* How well stepping iterator sc->var walks through memory in access `acc`: +2 for unit stride
  * in the last (contiguous) index, +1 if the element does not change (a register), -2 for any
  * other stride. Data-dependent accesses (not single-valued) do not count. */
 static isl_stat score_access(isl_map *acc, void *user) {
     score_ctx *sc = user;
-    if (isl_map_is_single_valued(acc) == isl_bool_true) {
-        isl_pw_multi_aff *pma = isl_pw_multi_aff_from_map(isl_map_copy(acc));
-        if (isl_pw_multi_aff_n_piece(pma) == 1) {
-            isl_multi_aff *ma = isl_pw_multi_aff_as_multi_aff(pma);
-            pma = NULL;
-            isl_size n = isl_multi_aff_dim(ma, isl_dim_out);
-            int last = 0, others = 0;
-            for (int d = 0; d < n; d++) {
-                isl_aff *a = isl_multi_aff_get_at(ma, d);
-                isl_val *c = isl_aff_get_coefficient_val(a, isl_dim_in, sc->var);
-                if (d == n - 1) last = isl_val_is_one(c) || isl_val_is_negone(c) ? 1 : isl_val_is_zero(c) ? 0 : 2;
-                else others |= !isl_val_is_zero(c);
-                isl_val_free(c);
-                isl_aff_free(a);
-            }
-            isl_multi_aff_free(ma);
-            sc->score += others || last == 2 ? -2 : last == 1 ? 2 : 1;
+    isl_multi_aff *ma = access_function(acc);
+    if (ma) {
+        isl_size n = isl_multi_aff_dim(ma, isl_dim_out);
+        int last = 0, others = 0;
+        for (int d = 0; d < n; d++) {
+            isl_aff *a = isl_multi_aff_get_at(ma, d);
+            isl_val *c = isl_aff_get_coefficient_val(a, isl_dim_in, sc->var);
+            if (d == n - 1) last = isl_val_is_one(c) || isl_val_is_negone(c) ? 1 : isl_val_is_zero(c) ? 0 : 2;
+            else others |= !isl_val_is_zero(c);
+            isl_val_free(c);
+            isl_aff_free(a);
         }
-        isl_pw_multi_aff_free(pma);
+        isl_multi_aff_free(ma);
+        sc->score += others || last == 2 ? -2 : last == 1 ? 2 : 1;
     }
     isl_map_free(acc);
     return isl_stat_ok;
@@ -1173,6 +1189,242 @@ static isl_schedule_node *reorder_subtree(isl_schedule_node *node, tile_ctx *t) 
     return node;
 }
 
+/* Register tiling of an innermost three-loop band (i, k, j) with unit-stride j, the shape of
+ * a contraction: (i, j) blocked by ri x rj around a whole k loop, the block unrolled, so that
+ * its ri x rj accumulators stay in registers across k (LLVM promotes them, the SLP vectoriser
+ * packs the rows). */
+/* Whether iterator sc->var moves the element that access `acc` touches: sc->score counts the
+ * exact accesses it does not move (with sc->moved set if any exact one moves). */
+static isl_stat count_invariant(isl_map *acc, void *user) {
+    score_ctx *sc = user;
+    isl_multi_aff *ma = access_function(acc);
+    if (ma) {
+        bool moves = false;
+        isl_size n = isl_multi_aff_dim(ma, isl_dim_out);
+        for (int d = 0; d < n; d++) {
+            isl_aff *a = isl_multi_aff_get_at(ma, d);
+            isl_val *c = isl_aff_get_coefficient_val(a, isl_dim_in, sc->var);
+            moves |= !isl_val_is_zero(c);
+            isl_val_free(c);
+            isl_aff_free(a);
+        }
+        isl_multi_aff_free(ma);
+        sc->score += !moves;
+        sc->moved |= moves;
+    } else {
+        sc->moved = true;
+    }
+    isl_map_free(acc);
+    return isl_stat_ok;
+}
+
+typedef struct member_info {
+    tile_ctx *t;
+    isl_union_pw_aff *upa;
+    int reuse;      /* reads that stay put along the member */
+    bool reduction; /* every reduction statement's target stays put along it (and there is one) */
+    bool other;     /* some statement's target moves along it, or it is not a plain iterator */
+    int nred;
+} member_info;
+
+static isl_stat member_stmt(isl_set *dom, void *user) {
+    member_info *mi = user;
+    dlc_poly *p = mi->t->p;
+    int var = member_iterator(mi->upa, isl_set_get_space(dom));
+    int k = -1;
+    const char *name = isl_set_get_tuple_name(dom);
+    bool red = name && sscanf(name, "S%d", &k) == 1 && k >= 0 && (size_t)k < p->stmts.len &&
+               !p->stmts.data[k].opaque && p->stmts.data[k].s->kind == DLC_STMT_STORE &&
+               p->stmts.data[k].s->store.reduce != DLC_REDUCE_NONE;
+    isl_union_set *us = isl_union_set_from_set(isl_set_copy(dom));
+    if (var < 0) {
+        mi->other = true;
+    } else {
+        score_ctx rd = {.var = var};
+        isl_union_map *r = isl_union_map_intersect_domain(isl_union_map_copy(p->reads), isl_union_set_copy(us));
+        isl_union_map_foreach_map(r, count_invariant, &rd);
+        isl_union_map_free(r);
+        mi->reuse += rd.score;
+        score_ctx wr = {.var = var};
+        isl_union_map *w = isl_union_map_intersect_domain(isl_union_map_copy(p->must_writes), isl_union_set_copy(us));
+        isl_union_map_foreach_map(w, count_invariant, &wr);
+        isl_union_map_free(w);
+        if (red && !wr.moved) mi->nred++;
+        else mi->other = true;
+    }
+    isl_union_set_free(us);
+    isl_set_free(dom);
+    return isl_stat_ok;
+}
+
+/* Register tiling of a permutable band whose innermost member j has unit stride and that
+ * holds reduction members r... (the target C of `C[..] += ..` does not move along them: k of
+ * a matrix product; ci, kh, kw of a convolution). The block's rows are the member i, among
+ * the others, that the most reads do not depend on (they are loaded once per reduction step
+ * and used by every row: B[k,j] in a matrix product, the input pixel for a convolution's
+ * output channels). The band becomes (others) (i/ri, j/rj) (r...) (i%ri, j%rj), the last
+ * two unrolled: ri x rj accumulators that stay in registers across the reduction (LLVM
+ * promotes them; the SLP vectoriser packs each row). */
+static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t) {
+    isl_size n = isl_schedule_node_band_n_member(node);
+    if (n < 3 || isl_schedule_node_band_get_permutable(node) != isl_bool_true) return node;
+    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
+    isl_union_set *dom = isl_schedule_node_get_domain(node);
+    int red[DLC_MAX_RANK * 2], nred = 0, best = -1, best_reuse = -1;
+    int cand[64], ncand = 0;
+    for (int m = 0; m < n - 1 && m < 64; m++) {
+        member_info mi = {.t = t, .upa = isl_multi_union_pw_aff_get_at(mupa, m)};
+        isl_union_set_foreach_set(dom, member_stmt, &mi);
+        isl_union_pw_aff_free(mi.upa);
+        if (mi.nred > 0 && !mi.other && nred < (int)(sizeof red / sizeof *red)) {
+            red[nred++] = m;
+        } else {
+            cand[ncand++] = m;
+            if (mi.reuse > best_reuse) {
+                best = m;
+                best_reuse = mi.reuse;
+            }
+        }
+    }
+    isl_union_set_free(dom);
+    if (nred == 0 || best < 0) {
+        isl_multi_union_pw_aff_free(mupa);
+        return node;
+    }
+    /* order: the other members, i, the reduction members, j */
+    isl_multi_union_pw_aff *order = isl_multi_union_pw_aff_copy(mupa);
+    int pos = 0;
+    for (int c = 0; c < ncand; c++)
+        if (cand[c] != best) order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, cand[c]));
+    int nouter = pos;
+    order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, best));
+    for (int r = 0; r < nred; r++) order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, red[r]));
+    order = isl_multi_union_pw_aff_set_at(order, pos, isl_multi_union_pw_aff_get_at(mupa, n - 1));
+    isl_multi_union_pw_aff_free(mupa);
+    node = isl_schedule_node_delete(node);
+    node = isl_schedule_node_insert_partial_schedule(node, order);
+    node = isl_schedule_node_band_set_permutable(node, 1);
+    if (nouter > 0) {
+        node = isl_schedule_node_band_split(node, nouter);
+        node = isl_schedule_node_child(node, 0);
+        node = isl_schedule_node_band_set_permutable(node, 1);
+    }
+    /* (i, r..., j): blocks of ri x rj, the reduction members whole */
+    int m = nred + 2;
+    isl_multi_val *sizes = isl_multi_val_zero(isl_schedule_node_band_get_space(node));
+    for (int j = 0; j < m; j++) {
+        int64_t sz = j == 0 ? t->reg_i : j == m - 1 ? t->reg_j : (1L << 40);
+        sizes = isl_multi_val_set_val(sizes, j, isl_val_int_from_si(t->p->ctx, sz));
+    }
+    node = isl_schedule_node_band_tile(node, sizes);
+    node = isl_schedule_node_child(node, 0);
+    /* point band (i_in, r..., j_in) -> (r..., i_in, j_in); r alone above the unrolled block */
+    isl_multi_union_pw_aff *pt = isl_schedule_node_band_get_partial_schedule(node);
+    isl_multi_union_pw_aff *po = isl_multi_union_pw_aff_copy(pt);
+    for (int r = 0; r < nred; r++) po = isl_multi_union_pw_aff_set_at(po, r, isl_multi_union_pw_aff_get_at(pt, r + 1));
+    po = isl_multi_union_pw_aff_set_at(po, nred, isl_multi_union_pw_aff_get_at(pt, 0));
+    isl_multi_union_pw_aff_free(pt);
+    node = isl_schedule_node_delete(node);
+    node = isl_schedule_node_insert_partial_schedule(node, po);
+    node = isl_schedule_node_band_split(node, nred);
+    node = isl_schedule_node_child(node, 0);
+    node = isl_schedule_node_band_member_set_ast_loop_type(node, 0, isl_ast_loop_unroll);
+    node = isl_schedule_node_band_member_set_ast_loop_type(node, 1, isl_ast_loop_unroll);
+    node = isl_schedule_node_parent(node); /* r... */
+    node = isl_schedule_node_parent(node); /* the block loops */
+    if (nouter > 0) node = isl_schedule_node_parent(node);
+    return node;
+}
+
+/* Merges a band with the chain of bands below it down to a leaf (the point loops of a tile
+ * with a reduction's own loops under them: a convolution's kh, kw), so that they can be
+ * reordered and blocked together. Kept only if the reduction-free dependences allow it. */
+static isl_schedule_node *merge_chain(isl_schedule_node *node, tile_ctx *t) {
+    for (;;) {
+        isl_schedule_node *c = isl_schedule_node_child(isl_schedule_node_copy(node), 0);
+        bool band = isl_schedule_node_get_type(c) == isl_schedule_node_band;
+        isl_schedule_node_free(c);
+        if (!band) return node;
+        isl_schedule_node *keep = isl_schedule_node_copy(node);
+        isl_multi_union_pw_aff *outer = isl_schedule_node_band_get_partial_schedule(node);
+        node = isl_schedule_node_child(node, 0);
+        isl_multi_union_pw_aff *inner = isl_schedule_node_band_get_partial_schedule(node);
+        isl_union_set *dom = isl_schedule_node_get_domain(node);
+        outer = isl_multi_union_pw_aff_intersect_domain(outer, isl_union_set_copy(dom));
+        inner = isl_multi_union_pw_aff_intersect_domain(inner, dom);
+        isl_multi_union_pw_aff *merged = isl_multi_union_pw_aff_flat_range_product(outer, inner);
+        node = isl_schedule_node_delete(node);
+        node = isl_schedule_node_parent(node);
+        node = isl_schedule_node_delete(node);
+        node = isl_schedule_node_insert_partial_schedule(node, merged);
+        node = isl_schedule_node_band_set_permutable(node, 1);
+        if (!node || !subtree_respects(node, t->order_deps)) {
+            isl_schedule_node_free(node);
+            return keep;
+        }
+        isl_schedule_node_free(keep);
+    }
+}
+
+static isl_schedule_node *register_tile_subtree(isl_schedule_node *node, tile_ctx *t) {
+    if (isl_schedule_node_get_type(node) == isl_schedule_node_band) {
+        node = merge_chain(node, t);
+        isl_schedule_node *c = isl_schedule_node_child(isl_schedule_node_copy(node), 0);
+        bool leaf = isl_schedule_node_get_type(c) == isl_schedule_node_leaf;
+        isl_schedule_node_free(c);
+        if (leaf) return register_tile(reorder_band(node, t), t);
+    }
+    isl_size n = isl_schedule_node_n_children(node);
+    for (int i = 0; i < n; i++) {
+        node = isl_schedule_node_child(node, i);
+        node = register_tile_subtree(node, t);
+        node = isl_schedule_node_parent(node);
+    }
+    return node;
+}
+
+typedef struct relax_ctx {
+    dlc_poly *p;
+    isl_union_map *deps;
+} relax_ctx;
+
+/* Drops statement set's dependences on itself if it is a pure reduction: a `+=`-style store
+ * whose only reads of its target buffer are of the element it updates. */
+static isl_stat relax_reduction(isl_set *set, void *user) {
+    relax_ctx *rc = user;
+    dlc_poly *p = rc->p;
+    int k = -1;
+    const char *name = isl_set_get_tuple_name(set);
+    if (name && sscanf(name, "S%d", &k) == 1 && k >= 0 && (size_t)k < p->stmts.len &&
+        !p->stmts.data[k].opaque && p->stmts.data[k].s->kind == DLC_STMT_STORE &&
+        p->stmts.data[k].s->store.reduce != DLC_REDUCE_NONE) {
+        isl_union_set *us = isl_union_set_from_set(isl_set_copy(set));
+        isl_union_map *w = isl_union_map_intersect_domain(isl_union_map_copy(p->must_writes), isl_union_set_copy(us));
+        isl_union_set *target = isl_union_set_universe(isl_union_map_range(isl_union_map_copy(w)));
+        isl_union_map *r = isl_union_map_intersect_domain(isl_union_map_copy(p->reads), isl_union_set_copy(us));
+        r = isl_union_map_intersect_range(r, target);
+        if (isl_union_map_is_subset(r, w) == isl_bool_true) {
+            isl_union_map *self = isl_union_map_from_domain_and_range(isl_union_set_copy(us), isl_union_set_copy(us));
+            rc->deps = isl_union_map_subtract(rc->deps, self);
+        }
+        isl_union_map_free(r);
+        isl_union_map_free(w);
+        isl_union_set_free(us);
+    }
+    isl_set_free(set);
+    return isl_stat_ok;
+}
+
+/* The dependences a tiling must respect: all of them except those that only order the
+ * updates of a reduction (C[i,j] += ...), which tiling may reassociate as compilers of
+ * tensor programs do (Tensor Comprehensions, TVM): the sum is the same up to rounding. The
+ * parallel marks still use every dependence, so a reduction loop never runs in parallel. */
+static isl_union_map *reduction_free(dlc_poly *p) {
+    relax_ctx rc = {.p = p, .deps = isl_union_map_copy(p->deps)};
+    isl_union_set_foreach_set(p->domain, relax_reduction, &rc);
+    return rc.deps;
+}
+
 /* Size of member j of an n-member band: the user's list is aligned to the innermost member
  * (its last size goes to the innermost loop); outer members beyond it take its first size. */
 static int64_t tile_size(const tile_ctx *t, int j, int n) {
@@ -1212,8 +1464,9 @@ static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
     if (ct == isl_schedule_node_sequence || ct == isl_schedule_node_set || ct == isl_schedule_node_band)
         node = isl_schedule_node_band_sink(node);
     node = reorder_subtree(node, t);
+    if (t->reg_i > 0) node = register_tile_subtree(node, t);
     while (node && isl_schedule_node_get_tree_depth(node) > depth) node = isl_schedule_node_parent(node);
-    if (!node || !subtree_respects(node, t->p->deps)) {
+    if (!node || !subtree_respects(node, t->order_deps)) {
         isl_schedule_node_free(node);
         return orig;
     }
@@ -1235,7 +1488,8 @@ static isl_schedule_node *tile_walk(isl_schedule_node *node, tile_ctx *t) {
     return node;
 }
 
-int dlc_poly_tile(dlc_poly *p, const int64_t *sizes, int nsizes, int vector_bytes, dlc_error *err) {
+int dlc_poly_tile(dlc_poly *p, const int64_t *sizes, int nsizes, const int64_t *reg, int vector_bytes,
+                  dlc_error *err) {
     if (dlc_poly_compute_dependences(p, err) != 0) return -1;
     for (int i = 0; i < nsizes; i++)
         if (sizes[i] < 0) {
@@ -1251,11 +1505,18 @@ int dlc_poly_tile(dlc_poly *p, const int64_t *sizes, int nsizes, int vector_byte
      * 2-D tile of f32 (32 x 64 = 8 KiB) and its operands' rows stay in a 32 KiB L1. */
     t.inner = vector_bytes > 0 ? 8 * vector_bytes / 4 : 64;
     t.outer = 32;
+    /* Register block: 4 rows x 2 vectors of accumulators (8 of 16 AVX2 registers, leaving
+     * room for the operands), unless the caller says otherwise (0 x 0: none). */
+    t.reg_i = reg ? reg[0] : 4;
+    t.reg_j = reg ? reg[1] : 2 * (vector_bytes > 0 ? vector_bytes / 4 : 8);
+    if (t.reg_i <= 0 || t.reg_j <= 0) t.reg_i = t.reg_j = 0;
     t.accesses = isl_union_map_union(isl_union_map_union(isl_union_map_copy(p->reads), isl_union_map_copy(p->must_writes)),
                                      isl_union_map_copy(p->may_writes));
+    t.order_deps = reduction_free(p);
     isl_schedule_node *root = isl_schedule_get_root(p->schedule);
     root = tile_walk(root, &t);
     isl_union_map_free(t.accesses);
+    isl_union_map_free(t.order_deps);
     isl_schedule *s = root ? isl_schedule_node_get_schedule(root) : NULL;
     isl_schedule_node_free(root);
     if (!s) return isl_failed(p, "tiling", err);
@@ -1270,6 +1531,7 @@ int dlc_poly_tile_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error
     int rc = dlc_poly_schedule(p, opts ? opts->fusion : NULL, err);
     if (rc == 0)
         rc = dlc_poly_tile(p, opts ? opts->tile_sizes : NULL, opts ? opts->ntile_sizes : 0,
+                           opts && opts->register_tile_set ? opts->register_tile : NULL,
                            opts ? opts->vector_bytes : 0, err);
     if (rc == 0) rc = mark_parallel(p, err);
     if (rc == 0) rc = dlc_poly_rebuild(p, f, err);

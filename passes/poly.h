@@ -28,8 +28,11 @@ int dlc_poly_schedule(dlc_poly *p, const char *fusion, dlc_error *err);
 /* Tiles the outermost permutable band of every branch of p's schedule: members reordered so
  * the innermost loop has unit stride, tile loops outside, point loops sunk below sequences.
  * sizes (innermost last; 0 = do not tile that member) or, if nsizes is 0, defaults from the
- * vector width. A band whose tiling would break a dependence stays as it was. */
-int dlc_poly_tile(dlc_poly *p, const int64_t *sizes, int nsizes, int vector_bytes, dlc_error *err);
+ * vector width. Within a tile, a contraction's (i, k, j) point loops are blocked again by
+ * reg[0] x reg[1] around k and that block unrolled (register tiling); reg NULL: defaults from
+ * the vector width, {0, 0}: none. A band whose tiling would break a dependence stays as it was. */
+int dlc_poly_tile(dlc_poly *p, const int64_t *sizes, int nsizes, const int64_t *reg, int vector_bytes,
+                  dlc_error *err);
 /* Replaces f's body by the loops of p's schedule. f must be the function p came from. */
 int dlc_poly_rebuild(dlc_poly *p, dlc_loop_func *f, dlc_error *err);
 
