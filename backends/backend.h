@@ -32,6 +32,8 @@ typedef struct dlc_compile_options {
     int threads;            /* 0 = all cores */
     const char *entry_name; /* symbol of the generated entry point (e.g. "dlc_model") */
     const char *cpu;        /* NULL = host */
+    /* Appended for the asic backend; other backends ignore it. */
+    const char *arch_path;  /* accelerator configuration (JSON); NULL = the built-in default */
 } dlc_compile_options;
 
 typedef struct dlc_executable dlc_executable; /* backend-defined */

@@ -148,7 +148,7 @@ foreach(pass roundtrip schedule tile)
   set(_p "infer-shapes,fold-constants,dce,check-static,lower,isl-${pass}")
   set(_op_args "")
   if(pass STREQUAL "tile")
-    set(_op_args --tile-sizes 3,2,5)
+    set(_op_args --tile-sizes 3,2,5 --register-tile 2x3)
   endif()
   foreach(c IN LISTS DLC_E2E_OP_CASES)
     add_test(NAME e2e/${pass}/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_${pass}
@@ -212,6 +212,21 @@ set_tests_properties(
   e2e/error/missing_model e2e/error/input_wrong_shape e2e/error/input_wrong_dtype
   e2e/error/input_missing e2e/error/input_not_npy
   PROPERTIES FIXTURES_REQUIRED "e2e_gen_torch;e2e_gen_ops" TIMEOUT 300)
+
+# ---------------------------------------------------------------- target asic (simulated accelerator)
+# The networks compiled for the accelerator and run on its simulator must match ONNX Runtime
+# (same tolerances); one run also checks the --report JSON keys, the --trace tracks and the
+# per-layer table.
+set(DLC_E2E_ASIC_CASES mlp mnist_cnn resnet18 mobilenet_v2)
+foreach(c IN LISTS DLC_E2E_ASIC_CASES)
+  add_test(NAME e2e/asic/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --target asic --out dlc_asic
+           ${E2E_DIR}/torch/${c})
+  set_tests_properties(e2e/asic/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_torch TIMEOUT 1200)
+endforeach()
+add_test(NAME e2e/asic/report_trace
+  COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --target asic --check-report --out dlc_asic_report
+          ${E2E_DIR}/torch/mnist_cnn)
+set_tests_properties(e2e/asic/report_trace PROPERTIES FIXTURES_REQUIRED e2e_ref_torch TIMEOUT 600)
 
 # Everything above is an end-to-end test.
 get_property(_dlc_e2e_tests DIRECTORY PROPERTY TESTS)

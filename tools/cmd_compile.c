@@ -11,7 +11,8 @@ static const char compile_help[] =
     "  --emit graph   graph IR after the graph passes (text)\n"
     "  --emit loop    loop IR after lowering and the loop passes (text)\n"
     "  --emit KIND    a target's own output; cpu: llvm (.ll), asm (.s),\n"
-    "                 obj (.o plus a C header .h declaring the entry point; the default)\n"
+    "                 obj (.o plus a C header .h declaring the entry point; the default);\n"
+    "                 asic: dlcx (the accelerator program; the default), asm (its disassembly)\n"
     "  -o FILE        output path ('-' = stdout for text kinds; default: the model's name\n"
     "                 with the kind's extension, IR text to stdout)\n"
     "  --entry NAME   symbol of the generated entry point (default dlc_model)\n";
@@ -78,7 +79,11 @@ int dlc_cmd_compile(int argc, char **argv) {
         }
     }
     const dlc_backend *be = dlc_driver_backend(&o);
-    if (!emit) emit = dlc_backend_can_emit(be, "obj") ? "obj" : "loop";
+    /* Default: an object file if the target makes them, else its first kind (.dlcx for asic). */
+    if (!emit)
+        emit = dlc_backend_can_emit(be, "obj")                 ? "obj"
+               : strcmp(be->name, "asic") == 0 && be->emit_kinds ? be->emit_kinds[0]
+                                                                 : "loop";
     bool text_kind = strcmp(emit, "graph") == 0 || strcmp(emit, "loop") == 0;
     if (!text_kind && !dlc_backend_can_emit(be, emit)) {
         dlc_strbuf kinds = {0};

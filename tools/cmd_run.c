@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "backends/asic/asic.h"
 #include "frontend/onnx.h"
 #include "tools/driver.h"
 
@@ -21,7 +22,10 @@ static const char run_help[] =
     "  -o DIR         write DIR/output_<k>.npy for each graph output k\n"
     "  --bench N      after one warm-up run, time N runs and print median/min/max\n"
     "  --seed S       seed for the random inputs (default 0)\n"
-    "  --quiet        do not print the output summary\n";
+    "  --quiet        do not print the output summary (nor the asic per-layer table)\n"
+    "  --report FILE  target asic: write the simulator's JSON report (cycles, MACs, bytes,\n"
+    "                 energy, per layer) of the last run; the per-layer table is printed\n"
+    "  --trace FILE   target asic: write the last run's timeline (Chrome trace, Perfetto)\n";
 
 static void describe(const dlc_buffer *b, char *buf, size_t n) {
     dlc_tensor_describe_type(b->dtype, b->rank, b->dims, buf, n);
@@ -58,7 +62,7 @@ int dlc_cmd_run(int argc, char **argv) {
     dlc_driver_opts o;
     dlc_driver_opts_init(&o);
     DLC_VEC(const char *) inputs = {0};
-    const char *outdir = NULL, *v;
+    const char *outdir = NULL, *report_path = NULL, *trace_path = NULL, *v;
     int bench = 0;
     unsigned long long seed = 0;
     bool quiet = false;
@@ -78,6 +82,10 @@ int dlc_cmd_run(int argc, char **argv) {
             bench = (int)n;
         } else if ((v = dlc_driver_option_value("--seed", argc, argv, &i))) {
             seed = strtoull(v, NULL, 10);
+        } else if ((v = dlc_driver_option_value("--report", argc, argv, &i))) {
+            report_path = v;
+        } else if ((v = dlc_driver_option_value("--trace", argc, argv, &i))) {
+            trace_path = v;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             quiet = true;
         } else if (dlc_driver_parse_common(&o, argc, argv, &i)) {
@@ -91,6 +99,9 @@ int dlc_cmd_run(int argc, char **argv) {
     }
     const dlc_backend *be = dlc_driver_backend(&o);
     if (!be->load) dlc_driver_fail("target '%s' cannot run models (it only emits files)", be->name);
+    bool asic = be == dlc_asic_backend();
+    if ((report_path || trace_path) && !asic)
+        dlc_driver_fail("--report and --trace need --target asic (the simulated accelerator)");
 
     double t0 = dlc_now_seconds();
     dlc_error err = {0};
@@ -223,6 +234,25 @@ int dlc_cmd_run(int argc, char **argv) {
         free(ms);
     } else {
         printf("run %.3f ms\n", run_ms);
+    }
+    if (asic) {
+        /* The simulator's view of the (last) run: estimates of the accelerator model. */
+        const dlc_asic_report *r = dlc_asic_executable_report(exe);
+        if (r && !quiet) {
+            char *table = dlc_asic_report_table(r);
+            fputs(table, stdout);
+            free(table);
+        }
+        if (r && report_path) {
+            char *json = dlc_asic_report_json(r);
+            if (dlc_write_file(report_path, json, strlen(json), &err) != 0) dlc_driver_fail_err(&err);
+            free(json);
+        }
+        if (r && trace_path) {
+            char *json = dlc_asic_trace_json(r);
+            if (dlc_write_file(trace_path, json, strlen(json), &err) != 0) dlc_driver_fail_err(&err);
+            free(json);
+        }
     }
 
     for (int k = 0; k < f->ninputs; k++) dlc_tensor_free(in[k]);

@@ -45,8 +45,12 @@ const char dlc_driver_common_help[] =
     "                           or keep every operation in its own loops (none)\n"
     "  --tile-sizes A,B,...     isl-tile: tile sizes, the last for the innermost loop of a\n"
     "                           band (0 = leave that loop whole); default from the target\n"
+    "  --register-tile RxC      isl-tile: block a matrix product's R rows x C columns of\n"
+    "                           accumulators in registers (0x0: off; default 4 x 2 vectors)\n"
     "  --dump-schedule          print the final loop IR's isl form (domains, accesses,\n"
-    "                           dependences, schedule tree) to stderr\n";
+    "                           dependences, schedule tree) to stderr\n"
+    "  --arch FILE              target asic: the accelerator configuration (JSON, see\n"
+    "                           dlc sim --print-arch; default: the built-in one)\n";
 
 void dlc_driver_opts_init(dlc_driver_opts *o) {
     memset(o, 0, sizeof *o);
@@ -147,8 +151,19 @@ bool dlc_driver_parse_common(dlc_driver_opts *o, int argc, char **argv, int *i) 
             if (!*end) break;
             p = end + 1;
         }
+    } else if ((v = dlc_driver_option_value("--register-tile", argc, argv, i))) {
+        long long r, c;
+        char extra;
+        if (sscanf(v, "%lldx%lld%c", &r, &c, &extra) != 2 || r < 0 || c < 0 || r > 64 || c > 256 ||
+            (r == 0) != (c == 0))
+            dlc_driver_fail("--register-tile: '%s' is not ROWSxCOLS like 4x16 (or 0x0)", v);
+        o->register_tile_set = true;
+        o->register_tile[0] = r;
+        o->register_tile[1] = c;
     } else if (strcmp(a, "--dump-schedule") == 0) {
         o->dump_schedule = true;
+    } else if ((v = dlc_driver_option_value("--arch", argc, argv, i))) {
+        o->arch = v;
     } else if (strcmp(a, "--print-constants") == 0) {
         o->elide_above = -1;
     } else {
@@ -213,6 +228,9 @@ dlc_pass_options dlc_driver_pass_options(const dlc_driver_opts *o) {
     po.fusion = o->fusion;
     po.tile_sizes = o->tile_sizes.data;
     po.ntile_sizes = (int)o->tile_sizes.len;
+    po.register_tile_set = o->register_tile_set;
+    po.register_tile[0] = o->register_tile[0];
+    po.register_tile[1] = o->register_tile[1];
     const dlc_backend *be = dlc_backend_find(o->target);
     po.vector_bytes = be ? be->params.vector_bytes : 0;
     return po;
@@ -223,6 +241,7 @@ dlc_compile_options dlc_driver_compile_options(const dlc_driver_opts *o) {
     co.opt_level = o->opt_level;
     co.threads = o->threads;
     co.entry_name = "dlc_model";
+    co.arch_path = o->arch;
     return co;
 }
 
@@ -281,6 +300,7 @@ static void usage(FILE *fp) {
           "  compile   compile a model to IR text, LLVM IR, assembly or an object + C header\n"
           "  inspect   summarise a model: inputs, outputs, ops, parameters, FLOPs, zero weights\n"
           "  opt       run passes on IR text (graph or loop IR) and print the result\n"
+          "  sim       run or disassemble a .dlcx program on the simulated accelerator\n"
           "\n"
           "  dlc COMMAND --help    options of a command\n"
           "  dlc --targets [--plugin LIB.so]   list the backends\n"
@@ -325,5 +345,6 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "compile") == 0) return dlc_cmd_compile(argc - 1, argv + 1);
     if (strcmp(cmd, "inspect") == 0) return dlc_cmd_inspect(argc - 1, argv + 1);
     if (strcmp(cmd, "opt") == 0) return dlc_cmd_opt(argc - 1, argv + 1);
-    dlc_driver_fail("unknown command '%s' (commands: run, compile, inspect, opt; see dlc --help)", cmd);
+    if (strcmp(cmd, "sim") == 0) return dlc_cmd_sim(argc - 1, argv + 1);
+    dlc_driver_fail("unknown command '%s' (commands: run, compile, inspect, opt, sim; see dlc --help)", cmd);
 }

@@ -18,7 +18,10 @@ typedef struct dlc_driver_opts {
     bool print_after_all, print_before_all;
     const char *fusion;         /* --fusion=max|none (isl-schedule) */
     DLC_VEC(int64_t) tile_sizes; /* --tile-sizes=A,B,... (isl-tile), innermost last */
+    bool register_tile_set;      /* --register-tile=RxC (isl-tile) */
+    int64_t register_tile[2];
     bool dump_schedule;         /* --dump-schedule: the final loop IR's isl form, to stderr */
+    const char *arch;           /* --arch FILE: accelerator configuration (target asic) */
     DLC_VEC(const char *) print_after, print_before;
     int64_t elide_above;        /* --print-constants prints all (-1) */
     DLC_VEC(dlc_shape_override) shapes;
@@ -62,5 +65,6 @@ int dlc_cmd_run(int argc, char **argv);
 int dlc_cmd_compile(int argc, char **argv);
 int dlc_cmd_inspect(int argc, char **argv);
 int dlc_cmd_opt(int argc, char **argv);
+int dlc_cmd_sim(int argc, char **argv); /* tools/cmd_sim.c: the accelerator simulator */
 
 #endif

@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Run one end-to-end test step (called by ctest, see tests/e2e.cmake).
 
-    e2e_case.py check --dlc DLC CASE_DIR [--threads N]
+    e2e_case.py check --dlc DLC CASE_DIR [--threads N] [--target T] [--check-report]
         run `DLC run CASE_DIR/model.onnx -i input_<i>.npy... -o CASE_DIR/dlc` and compare its
         outputs with CASE_DIR/ref (written by ort_refs.mjs), tolerances from meta.json.
+        --check-report (target asic): also write --report/--trace and check that the report
+        has the required keys (total, arch, one layer per ONNX node) and that the trace is
+        Chrome trace JSON with one track per engine.
     e2e_case.py selfcheck ROOT
         oracle self-check: for every case of ROOT that has both an ONNX Runtime reference and a
         numpy one, they must agree (validates the models, the .npy I/O and compare.py).
@@ -86,6 +89,13 @@ def cmd_check(a):
         cmd += ["--pipeline", a.pipeline]
     if a.tile_sizes:
         cmd += ["--tile-sizes", a.tile_sizes]
+    if a.register_tile:
+        cmd += ["--register-tile", a.register_tile]
+    if a.target:
+        cmd += ["--target", a.target]
+    report, trace = os.path.join(out, "report.json"), os.path.join(out, "trace.json")
+    if a.check_report:
+        cmd += ["--report", report, "--trace", trace]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                        errors="replace")
     if p.returncode != 0:
@@ -99,9 +109,57 @@ def cmd_check(a):
     if msgs:
         return fail("dlc outputs differ from the reference "
                     f"({meta.get('ref', 'ort')}):\n  " + "\n  ".join(msgs))
+    if a.check_report:
+        msg = check_report(report, trace, p.stdout)
+        if msg:
+            return fail(msg)
     print(f"e2e: {os.path.basename(case)}: {meta['n_outputs']} output(s) match "
-          f"(rtol {rtol} atol {atol})")
+          f"(rtol {rtol} atol {atol})" + (f" on target {a.target}" if a.target else ""))
     return 0
+
+
+REPORT_KEYS = {"total": ["cycles", "macs", "dram_bytes", "energy_pj"],
+               "arch": ["macs_per_cycle", "dram_bytes_per_cycle"]}
+LAYER_KEYS = ["name", "op", "cycles", "macs", "dram_bytes", "energy_pj", "utilisation"]
+ENGINES = {"load", "matrix", "vector", "store"}
+
+
+def check_report(report, trace, stdout):
+    """The asic run's JSON report, Chrome trace and terminal table; a message if wrong."""
+    try:
+        with open(report) as f:
+            r = json.load(f)
+        with open(trace) as f:
+            t = json.load(f)
+    except (OSError, ValueError) as e:
+        return f"report/trace not readable JSON: {e}"
+    for sect, keys in REPORT_KEYS.items():
+        for k in keys:
+            if not isinstance(r.get(sect, {}).get(k), (int, float)):
+                return f"report lacks numeric {sect}.{k}"
+    if r["total"]["cycles"] <= 0 or r["total"]["energy_pj"] <= 0:
+        return "report: total cycles and energy must be positive"
+    layers = r.get("layers")
+    if not isinstance(layers, list) or not layers:
+        return "report has no layers[]"
+    for L in layers:
+        for k in LAYER_KEYS:
+            if k not in L:
+                return f"report layer {L.get('name')} lacks '{k}'"
+    if sum(L["macs"] for L in layers) != r["total"]["macs"]:
+        return "report: layer MACs do not add up to total.macs"
+    ev = t.get("traceEvents")
+    if not isinstance(ev, list):
+        return "trace has no traceEvents"
+    tracks = {e["args"]["name"] for e in ev if e.get("ph") == "M" and e.get("name") == "thread_name"}
+    if tracks != ENGINES:
+        return f"trace tracks {sorted(tracks)}, expected one per engine {sorted(ENGINES)}"
+    slices = [e for e in ev if e.get("ph") == "X"]
+    if not slices or any(e["dur"] < 0 for e in slices):
+        return "trace has no (valid) command slices"
+    if "layer" not in stdout or "total" not in stdout:
+        return "no per-layer table on stdout"
+    return None
 
 
 def cmd_selfcheck(a):
@@ -205,6 +263,10 @@ def main(argv):
     c.add_argument("--out", default="dlc", help="output folder name inside CASE_DIR")
     c.add_argument("--pipeline", help="passed to dlc run (e.g. the default one plus a loop pass)")
     c.add_argument("--tile-sizes", help="passed to dlc run (isl-tile)")
+    c.add_argument("--register-tile", help="passed to dlc run (isl-tile)")
+    c.add_argument("--target", help="passed to dlc run (e.g. asic)")
+    c.add_argument("--check-report", action="store_true",
+                   help="target asic: also check --report and --trace outputs")
     c.add_argument("case")
     s = sub.add_parser("selfcheck")
     s.add_argument("root")
