@@ -451,3 +451,82 @@ void dlc_block_free(dlc_block *b) {
     b->stmts = NULL;
     b->len = b->cap = 0;
 }
+
+int64_t dlc_buffer_bytes(const dlc_buffer *b) {
+    int64_t bytes = (int64_t)dlc_dtype_size(b->dtype);
+    for (int d = 0; d < b->rank; d++)
+        if (b->dims[d] < 0 || !dlc_mul_overflow_i64(bytes, b->dims[d], &bytes) || bytes >= ((int64_t)1 << 40))
+            return -1;
+    return bytes;
+}
+
+int64_t dlc_loop_arena_bytes(const dlc_loop_func *f) {
+    int64_t end = 0;
+    for (int i = 0; i < f->nbufs; i++) {
+        const dlc_buffer *b = &f->bufs[i];
+        int64_t n = dlc_buffer_bytes(b);
+        if (b->kind == DLC_BUF_TEMP && b->in_arena && n >= 0 && b->arena_offset + n > end)
+            end = b->arena_offset + n;
+    }
+    return (end + 63) / 64 * 64;
+}
+
+static void mark_expr(const dlc_expr *e, int k, int *first, int *last);
+
+static void mark_buf(int b, int k, int *first, int *last) {
+    if (first[b] < 0) first[b] = k;
+    last[b] = k;
+}
+
+static void mark_expr(const dlc_expr *e, int k, int *first, int *last) {
+    if (!e) return;
+    switch (e->kind) {
+    case DLC_EXPR_LOAD:
+        mark_buf(e->load.buf, k, first, last);
+        for (int i = 0; i < e->load.nidx; i++) mark_expr(e->load.idx[i], k, first, last);
+        break;
+    case DLC_EXPR_UNARY: mark_expr(e->un.a, k, first, last); break;
+    case DLC_EXPR_BINARY:
+        mark_expr(e->bin.a, k, first, last);
+        mark_expr(e->bin.b, k, first, last);
+        break;
+    case DLC_EXPR_SELECT:
+        mark_expr(e->sel.cond, k, first, last);
+        mark_expr(e->sel.a, k, first, last);
+        mark_expr(e->sel.b, k, first, last);
+        break;
+    case DLC_EXPR_CAST: mark_expr(e->cast.a, k, first, last); break;
+    default: break;
+    }
+}
+
+static void mark_block(const dlc_block *b, int k, int *first, int *last);
+
+static void mark_stmt(const dlc_stmt *s, int k, int *first, int *last) {
+    switch (s->kind) {
+    case DLC_STMT_FOR:
+        mark_expr(s->loop.lo, k, first, last);
+        mark_expr(s->loop.hi, k, first, last);
+        mark_block(&s->loop.body, k, first, last);
+        break;
+    case DLC_STMT_IF:
+        mark_expr(s->cond.cond, k, first, last);
+        mark_block(&s->cond.then_body, k, first, last);
+        mark_block(&s->cond.else_body, k, first, last);
+        break;
+    case DLC_STMT_STORE:
+        mark_buf(s->store.buf, k, first, last);
+        for (int i = 0; i < s->store.nidx; i++) mark_expr(s->store.idx[i], k, first, last);
+        mark_expr(s->store.value, k, first, last);
+        break;
+    }
+}
+
+static void mark_block(const dlc_block *b, int k, int *first, int *last) {
+    for (size_t i = 0; i < b->len; i++) mark_stmt(b->stmts[i], k, first, last);
+}
+
+void dlc_loop_buffer_lifetimes(const dlc_loop_func *f, int *first, int *last) {
+    for (int i = 0; i < f->nbufs; i++) first[i] = last[i] = -1;
+    for (size_t k = 0; k < f->body.len; k++) mark_stmt(f->body.stmts[k], (int)k, first, last);
+}

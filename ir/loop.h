@@ -70,6 +70,10 @@ typedef struct dlc_buffer {
     int rank;                   /* 0 for a scalar */
     int64_t dims[DLC_MAX_RANK];
     dlc_tensor *data;           /* CONST: the data (owned); NULL after parsing an elided one */
+    /* TEMP placed by plan-memory in the function's one arena of temporaries, at this byte
+     * offset (a multiple of 64). Temporaries whose lifetimes do not overlap share bytes. */
+    bool in_arena;
+    int64_t arena_offset;
 } dlc_buffer;
 
 typedef enum dlc_expr_kind {
@@ -228,6 +232,14 @@ int dlc_loop_add_buffer(dlc_loop_func *f, const char *name, dlc_buf_kind kind, d
 /* Adds a constant buffer holding t (takes ownership). */
 int dlc_loop_add_const(dlc_loop_func *f, const char *name, dlc_tensor *t);
 int dlc_loop_find_buffer(const dlc_loop_func *f, const char *name);
+/* Size of b's elements in bytes; -1 if it overflows or exceeds 2^40. */
+int64_t dlc_buffer_bytes(const dlc_buffer *b);
+/* Bytes of the arena of temporaries (the end of the last in-arena buffer, rounded up to 64);
+ * 0 if no temporary is in the arena. */
+int64_t dlc_loop_arena_bytes(const dlc_loop_func *f);
+/* For each buffer, the first and last top-level statement of f's body that uses it (-1, -1
+ * if none): its lifetime, in the order the body runs. first/last have nbufs entries. */
+void dlc_loop_buffer_lifetimes(const dlc_loop_func *f, int *first, int *last);
 /* Adds a loop variable; the name is made unique if taken. Returns its index. */
 int dlc_loop_add_var(dlc_loop_func *f, const char *hint);
 

@@ -259,6 +259,8 @@ char *dlc_loop_print(const dlc_loop_func *f, const dlc_print_options *opts) {
             dlc_strbuf_puts(&sb, " = ");
             dlc_text_print_dense(&sb, b->data, opts);
         }
+        if (b->kind == DLC_BUF_TEMP && b->in_arena)
+            dlc_strbuf_printf(&sb, " arena %lld", (long long)b->arena_offset);
         dlc_strbuf_puts(&sb, "\n");
     }
     print_block(&sb, f, &f->body, 1, NULL);
@@ -742,7 +744,14 @@ static bool parse_func(lparser *lp) {
             if (!dlc_parser_dense(p, buf->dtype, buf->rank, buf->dims, &t, &elided)) return false;
             buf->data = t; /* NULL when elided */
         } else if (dlc_parser_accept(p, "temp")) {
-            if (parse_buffer_decl(lp, DLC_BUF_TEMP) < 0) return false;
+            int b = parse_buffer_decl(lp, DLC_BUF_TEMP);
+            if (b < 0) return false;
+            if (dlc_parser_accept(p, "arena")) { /* byte offset in the arena (plan-memory) */
+                int64_t off;
+                if (!dlc_parser_expect_int(p, 0, (int64_t)1 << 50, &off)) return false;
+                lp->f->bufs[b].in_arena = true;
+                lp->f->bufs[b].arena_offset = off;
+            }
         } else {
             dlc_stmt *s = parse_stmt(lp);
             if (!s) return false;

@@ -374,6 +374,38 @@ static int verify_buffers(vctx *c) {
     return rc;
 }
 
+/* In-arena temporaries: aligned offsets, and no two that live at the same time share bytes. */
+static int verify_arena(vctx *c) {
+    const dlc_loop_func *f = c->f;
+    int *first = dlc_xmalloc(sizeof(int) * ((size_t)f->nbufs + 1));
+    int *last = dlc_xmalloc(sizeof(int) * ((size_t)f->nbufs + 1));
+    dlc_loop_buffer_lifetimes(f, first, last);
+    int rc = 0;
+    for (int i = 0; i < f->nbufs && rc == 0; i++) {
+        const dlc_buffer *a = &f->bufs[i];
+        if (!a->in_arena) continue;
+        if (a->kind != DLC_BUF_TEMP)
+            rc = fail(c, "buffer %%%s is in the arena but is not a temporary", a->name);
+        else if (a->arena_offset < 0 || a->arena_offset % 64 != 0 || dlc_buffer_bytes(a) < 0)
+            rc = fail(c, "temporary %%%s has arena offset %lld (must be a non-negative multiple of 64)",
+                      a->name, (long long)a->arena_offset);
+        for (int j = i + 1; j < f->nbufs && rc == 0; j++) {
+            const dlc_buffer *b = &f->bufs[j];
+            if (!b->in_arena || b->kind != DLC_BUF_TEMP || first[i] < 0 || first[j] < 0) continue;
+            bool live_together = first[i] <= last[j] && first[j] <= last[i];
+            int64_t ea = a->arena_offset + dlc_buffer_bytes(a), eb = b->arena_offset + dlc_buffer_bytes(b);
+            bool share = a->arena_offset < eb && b->arena_offset < ea;
+            if (live_together && share)
+                rc = fail(c, "temporaries %%%s and %%%s are alive together (top-level statements %d-%d "
+                          "and %d-%d) but share arena bytes", a->name, b->name, first[i], last[i],
+                          first[j], last[j]);
+        }
+    }
+    free(first);
+    free(last);
+    return rc;
+}
+
 int dlc_loop_verify(const dlc_loop_func *f, dlc_error *err) {
     if (!f) {
         dlc_error_set(err, "loop verify: no function");
@@ -383,6 +415,7 @@ int dlc_loop_verify(const dlc_loop_func *f, dlc_error *err) {
     if (f->nbufs < 0 || f->nvars < 0 || (f->nbufs && !f->bufs))
         return fail(&c, "malformed function (negative counts or missing arrays)");
     if (verify_buffers(&c) < 0) return -1;
+    if (verify_arena(&c) < 0) return -1;
     c.bound = dlc_xcalloc((size_t)f->nvars + 1, sizeof(bool));
     int rc = verify_block(&c, &f->body, 0);
     free(c.bound);

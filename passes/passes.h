@@ -97,6 +97,12 @@ int dlc_poly_schedule_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_e
  * from opts->vector_bytes), point loops reordered so the innermost has unit stride. */
 int dlc_poly_tile_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
 
+/* plan-memory: temporaries placed in one arena (buffer.in_arena/arena_offset), sharing bytes
+ * when their lifetimes (ranges of top-level statements) are disjoint; a zero fill goes in
+ * front of each temporary's first use. Run it last: later passes may not reorder top-level
+ * statements. */
+int dlc_plan_memory(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
+
 /* Lowers a shape-inferred, static graph to a loop function. Every node becomes loop nests
  * whose statements carry loc(node name). Unsupported ops/attributes are an error naming the
  * node, op and attribute. */

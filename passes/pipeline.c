@@ -20,6 +20,8 @@ static const dlc_pass passes[] = {
      DLC_PASS_LOOP, NULL, dlc_poly_schedule_pass},
     {"isl-tile", "isl-schedule, then tile permutable bands with unit-stride innermost loops",
      DLC_PASS_LOOP, NULL, dlc_poly_tile_pass},
+    {"plan-memory", "place temporaries in one arena, sharing bytes between disjoint lifetimes",
+     DLC_PASS_LOOP, NULL, dlc_plan_memory},
 };
 
 #define NPASSES ((int)(sizeof passes / sizeof *passes))

@@ -218,7 +218,16 @@ int dlc_cmd_run(int argc, char **argv) {
     if (!quiet)
         for (int k = 0; k < f->noutputs; k++) print_summary(k, &f->bufs[f->outputs[k]], out[k]);
 
-    printf("compile %.1f ms (target %s, -O%d)\n", compile_ms, be->name, o.opt_level);
+    printf("compile %.1f ms (target %s, -O%d)", compile_ms, be->name, o.opt_level);
+    /* plan-memory's result: the arena's size next to what unshared temporaries would take. */
+    int64_t arena = dlc_loop_arena_bytes(f), unshared = 0;
+    for (int i = 0; i < f->nbufs; i++)
+        if (f->bufs[i].kind == DLC_BUF_TEMP && dlc_buffer_bytes(&f->bufs[i]) > 0)
+            unshared += (dlc_buffer_bytes(&f->bufs[i]) + 63) / 64 * 64;
+    if (arena > 0)
+        printf("; temporaries %.1f KiB peak in one arena (%.1f KiB unshared)", (double)arena / 1024,
+               (double)unshared / 1024);
+    printf("\n");
     if (bench) {
         /* The run above was the warm-up. */
         double *ms = dlc_xmalloc(sizeof(double) * (size_t)bench);

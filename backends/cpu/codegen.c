@@ -1098,9 +1098,30 @@ static void emit_entry(cg *c) {
     int *heap = dlc_xmalloc(sizeof(int) * ((size_t)f->nbufs + 1));
     int nheap = 0;
     int64_t stack_total = 0;
+    /* plan-memory's arena: one allocation, its temporaries at their offsets (no memset:
+     * the pass put explicit zero fills in the body). */
+    int64_t arena = dlc_loop_arena_bytes(f);
+    LLVMValueRef arena_ptr = NULL;
+    if (arena > 0) {
+        if (arena <= STACK_TEMP_MAX && stack_total + arena <= STACK_TEMP_TOTAL) {
+            stack_total += arena;
+            arena_ptr = LLVMBuildArrayAlloca(c->b, c->t_i8, i64c(c, arena), "arena");
+            LLVMSetAlignment(arena_ptr, 64);
+        } else {
+            arena_ptr = LLVMBuildCall2(c->b, aa_ty, declare_fn(c, "aligned_alloc", aa_ty),
+                                       (LLVMValueRef[]){i64c(c, 64), i64c(c, arena)}, 2, "arena");
+            heap_ok = LLVMBuildAnd(c->b, heap_ok,
+                                   LLVMBuildICmp(c->b, LLVMIntNE, arena_ptr, LLVMConstNull(c->t_ptr), ""), "");
+        }
+    }
     for (int i = 0; i < f->nbufs; i++) {
         const dlc_buffer *B = &f->bufs[i];
         if (B->kind != DLC_BUF_TEMP) continue;
+        if (B->in_arena && arena_ptr) {
+            LLVMValueRef off = i64c(c, B->arena_offset);
+            fs.bufptr[i] = LLVMBuildInBoundsGEP2(c->b, c->t_i8, arena_ptr, &off, 1, B->name);
+            continue;
+        }
         int64_t bytes = (int64_t)dlc_dtype_size(B->dtype);
         bool ok = bytes > 0;
         for (int d = 0; d < B->rank && ok; d++)
@@ -1134,11 +1155,13 @@ static void emit_entry(cg *c) {
         LLVMPositionBuilderAtEnd(c->b, oom);
         for (int h = 0; h < nheap; h++)
             LLVMBuildCall2(c->b, free_ty, declare_fn(c, "free", free_ty), &fs.bufptr[heap[h]], 1, "");
+        if (arena_ptr && !LLVMIsAAllocaInst(arena_ptr))
+            LLVMBuildCall2(c->b, free_ty, declare_fn(c, "free", free_ty), &arena_ptr, 1, "");
         LLVMBuildRet(c->b, LLVMConstInt(c->t_i32, 1, 0));
 
         LLVMPositionBuilderAtEnd(c->b, run);
         for (int i = 0; i < f->nbufs; i++) {
-            if (f->bufs[i].kind != DLC_BUF_TEMP || !fs.bufptr[i]) continue;
+            if (f->bufs[i].kind != DLC_BUF_TEMP || !fs.bufptr[i] || (f->bufs[i].in_arena && arena_ptr)) continue;
             LLVMValueRef p = fs.bufptr[i];
             LLVMValueRef size = LLVMIsAAllocaInst(p) ? LLVMGetOperand(p, 0) : LLVMGetOperand(p, 1);
             LLVMBuildMemSet(c->b, p, LLVMConstInt(c->t_i8, 0, 0), size, 64);
@@ -1148,6 +1171,8 @@ static void emit_entry(cg *c) {
             for (int h = 0; h < nheap; h++)
                 LLVMBuildCall2(c->b, free_ty, declare_fn(c, "free", free_ty), &fs.bufptr[heap[h]], 1,
                                "");
+            if (arena_ptr && !LLVMIsAAllocaInst(arena_ptr))
+                LLVMBuildCall2(c->b, free_ty, declare_fn(c, "free", free_ty), &arena_ptr, 1, "");
             LLVMBuildRet(c->b, LLVMConstInt(c->t_i32, 0, 0));
         }
     }

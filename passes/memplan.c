@@ -1,0 +1,156 @@
+/* plan-memory: every temporary gets a place in one arena, shared by temporaries whose
+ * lifetimes do not overlap.
+ *
+ * A temporary lives from the first to the last top-level statement of the body that uses it
+ * (dlc_loop_buffer_lifetimes): top-level statements run one after another, so two temporaries
+ * whose ranges are disjoint are never needed at the same time. Placement is greedy in the
+ * manner of TensorFlow Lite's arena planner: largest first, each at the lowest 64-byte aligned
+ * offset that no already placed temporary with an overlapping lifetime occupies. Bytes in the
+ * arena hold whatever the last user left, so a zero fill (a plain loop nest, visible in the
+ * IR) goes in front of each temporary's first statement, standing in for the zeroed memory of
+ * an unshared temporary, unless that statement visibly sets every element first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/passes.h"
+
+typedef struct placed {
+    int buf;
+    int64_t lo, hi; /* bytes [lo, hi) */
+} placed;
+
+typedef struct cand {
+    int buf;
+    int64_t bytes;
+} cand;
+
+static int by_size_desc(const void *a, const void *b) {
+    const cand *x = a, *y = b;
+    if (x->bytes != y->bytes) return x->bytes > y->bytes ? -1 : 1;
+    return x->buf - y->buf; /* stable: buffer order */
+}
+
+static int by_offset(const void *a, const void *b) {
+    const placed *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* A loop nest storing zero into every element of buffer b. */
+static dlc_stmt *zero_fill(dlc_loop_func *f, int b) {
+    const dlc_buffer *B = &f->bufs[b];
+    int rank = B->rank;
+    dlc_expr *idx[DLC_MAX_RANK];
+    int vars[DLC_MAX_RANK];
+    for (int d = 0; d < rank; d++) {
+        vars[d] = dlc_loop_add_var(f, "z");
+        idx[d] = dlc_expr_var(vars[d]);
+    }
+    dlc_expr *zero = dlc_dtype_is_float(B->dtype) ? dlc_expr_const_f(B->dtype, 0.0) : dlc_expr_const_i(B->dtype, 0);
+    dlc_stmt *s = dlc_stmt_store(b, idx, rank, zero, DLC_REDUCE_NONE);
+    for (int d = rank - 1; d >= 0; d--) {
+        dlc_stmt *loop = dlc_stmt_for(vars[d], dlc_expr_index(0), dlc_expr_index(B->dims[d]), 1);
+        loop->loop.attrs |= DLC_LOOP_PARALLEL;
+        dlc_block_push(&loop->loop.body, s);
+        s = loop;
+    }
+    return s;
+}
+
+static bool reads_buf(const dlc_expr *e, int b) {
+    if (!e) return false;
+    switch (e->kind) {
+    case DLC_EXPR_LOAD:
+        if (e->load.buf == b) return true;
+        for (int i = 0; i < e->load.nidx; i++)
+            if (reads_buf(e->load.idx[i], b)) return true;
+        return false;
+    case DLC_EXPR_UNARY: return reads_buf(e->un.a, b);
+    case DLC_EXPR_BINARY: return reads_buf(e->bin.a, b) || reads_buf(e->bin.b, b);
+    case DLC_EXPR_SELECT: return reads_buf(e->sel.cond, b) || reads_buf(e->sel.a, b) || reads_buf(e->sel.b, b);
+    case DLC_EXPR_CAST: return reads_buf(e->cast.a, b);
+    default: return false;
+    }
+}
+
+static bool is_index(const dlc_expr *e, int64_t v) {
+    return e && e->kind == DLC_EXPR_CONST && e->type == DLC_I64 && e->c.i == v;
+}
+
+/* True if s is a perfect nest that sets every element of b (loops 0..dim over each axis, one
+ * plain store b[v0, v1, ...] = value not reading b): no zero fill is needed before it. */
+static bool overwrites_all(const dlc_loop_func *f, const dlc_stmt *s, int b) {
+    const dlc_buffer *B = &f->bufs[b];
+    int vars[DLC_MAX_RANK];
+    for (int d = 0; d < B->rank; d++) {
+        if (s->kind != DLC_STMT_FOR || s->loop.step != 1 || !is_index(s->loop.lo, 0) ||
+            !is_index(s->loop.hi, B->dims[d]) || s->loop.body.len != 1)
+            return false;
+        vars[d] = s->loop.var;
+        s = s->loop.body.stmts[0];
+    }
+    if (s->kind != DLC_STMT_STORE || s->store.buf != b || s->store.reduce != DLC_REDUCE_NONE ||
+        s->store.nidx != B->rank || reads_buf(s->store.value, b))
+        return false;
+    for (int d = 0; d < B->rank; d++)
+        if (s->store.idx[d]->kind != DLC_EXPR_VAR || s->store.idx[d]->var != vars[d]) return false;
+    return true;
+}
+
+int dlc_plan_memory(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
+    (void)opts;
+    (void)err;
+    int n = f->nbufs;
+    int *first = dlc_xmalloc(sizeof(int) * ((size_t)n + 1));
+    int *last = dlc_xmalloc(sizeof(int) * ((size_t)n + 1));
+    dlc_loop_buffer_lifetimes(f, first, last);
+    cand *cs = dlc_xmalloc(sizeof(cand) * ((size_t)n + 1));
+    int nc = 0;
+    for (int i = 0; i < n; i++) {
+        dlc_buffer *B = &f->bufs[i];
+        int64_t bytes = dlc_buffer_bytes(B);
+        if (B->kind != DLC_BUF_TEMP || B->in_arena || first[i] < 0 || bytes < 0) continue;
+        cs[nc++] = (cand){i, (bytes + 63) / 64 * 64};
+    }
+    qsort(cs, (size_t)nc, sizeof *cs, by_size_desc);
+    placed *ps = dlc_xmalloc(sizeof(placed) * ((size_t)nc + 1));
+    placed *live = dlc_xmalloc(sizeof(placed) * ((size_t)nc + 1));
+    int np = 0;
+    for (int c = 0; c < nc; c++) {
+        int b = cs[c].buf;
+        /* the placed temporaries alive at the same time as b, by offset */
+        int nl = 0;
+        for (int q = 0; q < np; q++)
+            if (first[ps[q].buf] <= last[b] && first[b] <= last[ps[q].buf]) live[nl++] = ps[q];
+        qsort(live, (size_t)nl, sizeof *live, by_offset);
+        int64_t off = 0;
+        for (int q = 0; q < nl; q++) {
+            if (live[q].lo >= off + cs[c].bytes) break; /* the gap before it fits */
+            if (live[q].hi > off) off = live[q].hi;
+        }
+        ps[np++] = (placed){b, off, off + cs[c].bytes};
+        f->bufs[b].in_arena = true;
+        f->bufs[b].arena_offset = off;
+    }
+    /* The body again, with the zero fills in front of each temporary's first statement. */
+    int nbody = (int)f->body.len;
+    DLC_VEC(dlc_stmt *) before = {0};
+    dlc_block body = {0};
+    for (int k = 0; k < nbody; k++) {
+        before.len = 0;
+        for (int q = 0; q < np; q++)
+            if (first[ps[q].buf] == k && !overwrites_all(f, f->body.stmts[k], ps[q].buf))
+                dlc_vec_push(&before, zero_fill(f, ps[q].buf));
+        for (size_t j = 0; j < before.len; j++) dlc_block_push(&body, before.data[j]);
+        dlc_block_push(&body, f->body.stmts[k]);
+    }
+    dlc_vec_free(&before);
+    free(f->body.stmts);
+    f->body = body;
+    free(ps);
+    free(live);
+    free(cs);
+    free(first);
+    free(last);
+    return 0;
+}
