@@ -471,62 +471,69 @@ int64_t dlc_loop_arena_bytes(const dlc_loop_func *f) {
     return (end + 63) / 64 * 64;
 }
 
-static void mark_expr(const dlc_expr *e, int k, int *first, int *last);
+typedef struct life {
+    int nbufs;
+    int *first, *last;
+} life;
 
-static void mark_buf(int b, int k, int *first, int *last) {
-    if (first[b] < 0) first[b] = k;
-    last[b] = k;
+/* (Indices out of range are skipped: this runs on unverified IR too.) */
+static void mark_buf(life *l, int b, int k) {
+    if (b < 0 || b >= l->nbufs) return;
+    if (l->first[b] < 0) l->first[b] = k;
+    l->last[b] = k;
 }
 
-static void mark_expr(const dlc_expr *e, int k, int *first, int *last) {
+static void mark_expr(life *l, const dlc_expr *e, int k) {
     if (!e) return;
     switch (e->kind) {
     case DLC_EXPR_LOAD:
-        mark_buf(e->load.buf, k, first, last);
-        for (int i = 0; i < e->load.nidx; i++) mark_expr(e->load.idx[i], k, first, last);
+        mark_buf(l, e->load.buf, k);
+        for (int i = 0; i < e->load.nidx; i++) mark_expr(l, e->load.idx[i], k);
         break;
-    case DLC_EXPR_UNARY: mark_expr(e->un.a, k, first, last); break;
+    case DLC_EXPR_UNARY: mark_expr(l, e->un.a, k); break;
     case DLC_EXPR_BINARY:
-        mark_expr(e->bin.a, k, first, last);
-        mark_expr(e->bin.b, k, first, last);
+        mark_expr(l, e->bin.a, k);
+        mark_expr(l, e->bin.b, k);
         break;
     case DLC_EXPR_SELECT:
-        mark_expr(e->sel.cond, k, first, last);
-        mark_expr(e->sel.a, k, first, last);
-        mark_expr(e->sel.b, k, first, last);
+        mark_expr(l, e->sel.cond, k);
+        mark_expr(l, e->sel.a, k);
+        mark_expr(l, e->sel.b, k);
         break;
-    case DLC_EXPR_CAST: mark_expr(e->cast.a, k, first, last); break;
+    case DLC_EXPR_CAST: mark_expr(l, e->cast.a, k); break;
     default: break;
     }
 }
 
-static void mark_block(const dlc_block *b, int k, int *first, int *last);
+static void mark_block(life *l, const dlc_block *b, int k);
 
-static void mark_stmt(const dlc_stmt *s, int k, int *first, int *last) {
+static void mark_stmt(life *l, const dlc_stmt *s, int k) {
+    if (!s) return;
     switch (s->kind) {
     case DLC_STMT_FOR:
-        mark_expr(s->loop.lo, k, first, last);
-        mark_expr(s->loop.hi, k, first, last);
-        mark_block(&s->loop.body, k, first, last);
+        mark_expr(l, s->loop.lo, k);
+        mark_expr(l, s->loop.hi, k);
+        mark_block(l, &s->loop.body, k);
         break;
     case DLC_STMT_IF:
-        mark_expr(s->cond.cond, k, first, last);
-        mark_block(&s->cond.then_body, k, first, last);
-        mark_block(&s->cond.else_body, k, first, last);
+        mark_expr(l, s->cond.cond, k);
+        mark_block(l, &s->cond.then_body, k);
+        mark_block(l, &s->cond.else_body, k);
         break;
     case DLC_STMT_STORE:
-        mark_buf(s->store.buf, k, first, last);
-        for (int i = 0; i < s->store.nidx; i++) mark_expr(s->store.idx[i], k, first, last);
-        mark_expr(s->store.value, k, first, last);
+        mark_buf(l, s->store.buf, k);
+        for (int i = 0; i < s->store.nidx; i++) mark_expr(l, s->store.idx[i], k);
+        mark_expr(l, s->store.value, k);
         break;
     }
 }
 
-static void mark_block(const dlc_block *b, int k, int *first, int *last) {
-    for (size_t i = 0; i < b->len; i++) mark_stmt(b->stmts[i], k, first, last);
+static void mark_block(life *l, const dlc_block *b, int k) {
+    for (size_t i = 0; i < b->len; i++) mark_stmt(l, b->stmts[i], k);
 }
 
 void dlc_loop_buffer_lifetimes(const dlc_loop_func *f, int *first, int *last) {
+    life l = {.nbufs = f->nbufs, .first = first, .last = last};
     for (int i = 0; i < f->nbufs; i++) first[i] = last[i] = -1;
-    for (size_t k = 0; k < f->body.len; k++) mark_stmt(f->body.stmts[k], (int)k, first, last);
+    for (size_t k = 0; k < f->body.len; k++) mark_stmt(&l, f->body.stmts[k], (int)k);
 }

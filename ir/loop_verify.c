@@ -415,9 +415,10 @@ int dlc_loop_verify(const dlc_loop_func *f, dlc_error *err) {
     if (f->nbufs < 0 || f->nvars < 0 || (f->nbufs && !f->bufs))
         return fail(&c, "malformed function (negative counts or missing arrays)");
     if (verify_buffers(&c) < 0) return -1;
-    if (verify_arena(&c) < 0) return -1;
     c.bound = dlc_xcalloc((size_t)f->nvars + 1, sizeof(bool));
     int rc = verify_block(&c, &f->body, 0);
     free(c.bound);
+    /* after the statements: lifetimes walk them, so their buffer indices must be valid */
+    if (rc == 0) rc = verify_arena(&c);
     return rc;
 }
