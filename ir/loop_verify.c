@@ -386,9 +386,10 @@ static int verify_arena(vctx *c) {
         if (!a->in_arena) continue;
         if (a->kind != DLC_BUF_TEMP)
             rc = fail(c, "buffer %%%s is in the arena but is not a temporary", a->name);
-        else if (a->arena_offset < 0 || a->arena_offset % 64 != 0 || dlc_buffer_bytes(a) < 0)
-            rc = fail(c, "temporary %%%s has arena offset %lld (must be a non-negative multiple of 64)",
-                      a->name, (long long)a->arena_offset);
+        else if (a->arena_offset < 0 || a->arena_offset % 64 != 0 || dlc_buffer_bytes(a) < 0 ||
+                 a->arena_offset + dlc_buffer_bytes(a) >= ((int64_t)1 << 40))
+            rc = fail(c, "temporary %%%s has arena offset %lld (must be a non-negative multiple of 64, "
+                      "and the arena below 2^40 bytes)", a->name, (long long)a->arena_offset);
         for (int j = i + 1; j < f->nbufs && rc == 0; j++) {
             const dlc_buffer *b = &f->bufs[j];
             if (!b->in_arena || b->kind != DLC_BUF_TEMP || first[i] < 0 || first[j] < 0) continue;

@@ -1266,13 +1266,16 @@ static isl_stat member_stmt(isl_set *dom, void *user) {
  * two unrolled: ri x rj accumulators that stay in registers across the reduction (LLVM
  * promotes them; the SLP vectoriser packs each row). */
 static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t) {
+    enum { MAX_MEMBERS = 64 };
     isl_size n = isl_schedule_node_band_n_member(node);
-    if (n < 3 || isl_schedule_node_band_get_permutable(node) != isl_bool_true) return node;
+    /* (every member must land in red or cand below, or the reordered band would lose it) */
+    if (n < 3 || n > MAX_MEMBERS || isl_schedule_node_band_get_permutable(node) != isl_bool_true)
+        return node;
     isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
     isl_union_set *dom = isl_schedule_node_get_domain(node);
-    int red[DLC_MAX_RANK * 2], nred = 0, best = -1, best_reuse = -1;
-    int cand[64], ncand = 0;
-    for (int m = 0; m < n - 1 && m < 64; m++) {
+    int red[MAX_MEMBERS], nred = 0, best = -1, best_reuse = -1;
+    int cand[MAX_MEMBERS], ncand = 0;
+    for (int m = 0; m < n - 1; m++) {
         member_info mi = {.t = t, .upa = isl_multi_union_pw_aff_get_at(mupa, m)};
         isl_union_set_foreach_set(dom, member_stmt, &mi);
         isl_union_pw_aff_free(mi.upa);

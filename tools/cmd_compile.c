@@ -79,11 +79,12 @@ int dlc_cmd_compile(int argc, char **argv) {
         }
     }
     const dlc_backend *be = dlc_driver_backend(&o);
-    /* Default: an object file if the target makes them, else its first kind (.dlcx for asic). */
+    /* Default: an object file if the target makes them, else the first kind it lists (.dlcx
+     * for asic, .c for the example plug-in), else loop IR. */
     if (!emit)
-        emit = dlc_backend_can_emit(be, "obj")                 ? "obj"
-               : strcmp(be->name, "asic") == 0 && be->emit_kinds ? be->emit_kinds[0]
-                                                                 : "loop";
+        emit = dlc_backend_can_emit(be, "obj")        ? "obj"
+               : be->emit_kinds && be->emit_kinds[0] ? be->emit_kinds[0]
+                                                      : "loop";
     bool text_kind = strcmp(emit, "graph") == 0 || strcmp(emit, "loop") == 0;
     if (!text_kind && !dlc_backend_can_emit(be, emit)) {
         dlc_strbuf kinds = {0};
