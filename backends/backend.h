@@ -42,7 +42,9 @@ typedef struct dlc_backend {
     int abi_version;           /* DLC_BACKEND_ABI_VERSION */
     const char *name;          /* --target NAME */
     const char *description;
-    const char *default_pipeline; /* loop-pass pipeline run after lowering ("" = none) */
+    /* The target's own passes at -O1 and above ("" = none): its graph passes run just before
+     * lowering, its loop passes after it (dlc_pipeline_compose). */
+    const char *default_pipeline;
     dlc_target_params params;
     /* NULL-terminated list of --emit kinds this backend can write, e.g. {"llvm","asm","obj"}. */
     const char *const *emit_kinds;

@@ -509,11 +509,15 @@ static int infer_conv(dlc_ictx *c, dlc_node *n) {
     TRY(same_type(c, 0, 2));
     TRY(need_rank(c, 0, 3, DLC_MAX_RANK));
     const dlc_value *x = dlc_infer_in(c, 0), *w = dlc_infer_in(c, 1), *b = dlc_infer_in(c, 2);
-    if (w->rank != x->rank)
+    /* weight_block = B (dlc's pack-conv-weights): W is [M/B, C, k..., B] */
+    int64_t blk = dlc_node_attr_int(n, "weight_block", 0);
+    if (blk < 0 || (blk > 0 && w->dims[x->rank] != blk))
+        FAIL("weight_block %lld does not match weight '%s'", (long long)blk, w->name);
+    if (w->rank != x->rank + (blk > 0))
         FAIL("weight '%s' has rank %d, input '%s' has rank %d", w->name, w->rank, x->name, x->rank);
     int64_t group = dlc_node_attr_int(n, "group", 1);
-    if (group < 1) FAIL("group %lld is invalid", (long long)group);
-    int64_t ci = x->dims[1], m = w->dims[0], wc = w->dims[1];
+    if (group < 1 || (blk > 0 && group != 1)) FAIL("group %lld is invalid", (long long)group);
+    int64_t ci = x->dims[1], m = blk > 0 && w->dims[0] >= 0 ? w->dims[0] * blk : w->dims[0], wc = w->dims[1];
     if (ci >= 0 && wc >= 0 && ci != wc * group)
         FAIL("Conv input channels %lld do not match weight's %lld x group %lld", (long long)ci,
              (long long)wc, (long long)group);

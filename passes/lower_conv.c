@@ -6,7 +6,12 @@
  *       if (input position inside X) Y[n,m,o...] += X[n, g*Cg + c, o*s - p + k*d] * W[m,c,k...]
  *
  * Padding is an affine guard on the input position, emitted only on the sides where the
- * window can leave the input. */
+ * window can leave the input (the CPU's explicit-pad moves it into a Pad beforehand).
+ *
+ * With weights packed by pack-conv-weights (attribute weight_block = B, W as [M/B, C, k..., B])
+ * the output channel is m = mb*B + mi, with its own loops mb, mi, and the weight is
+ * W[mb, c, k..., mi]: unit stride along mi, so a register tile can hold vectors of output
+ * channels (rows of output positions), whatever the image width. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,22 +82,31 @@ static dlc_expr *window_guard(const conv_geom *cg, int d, int ov, int kv, int64_
     return cond;
 }
 
+/* The output channel: m, or mb*blk + mi with packed weights. */
+static dlc_expr *m_index(int64_t blk, int vm, int vmb, int vmi) {
+    if (blk <= 0) return dlc_lw_v(vm);
+    return dlc_expr_add(dlc_expr_mul_i(dlc_lw_v(vmb), blk), dlc_lw_v(vmi));
+}
+
 static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
     const dlc_value *x = dlc_lw_need_in(c, n, 0), *w = dlc_lw_need_in(c, n, 1);
     const dlc_value *bv = dlc_lw_in(c, n, 2);
     const dlc_value *y = dlc_lw_need_out(c, n, 0);
     if (!x || !w || !y) return -1;
     int s = x->rank - 2;
-    if (s < 1 || s > 3 || w->rank != x->rank || y->rank != x->rank)
+    int64_t blk = dlc_node_attr_int(n, "weight_block", 0);
+    if (s < 1 || s > 3 || w->rank != x->rank + (blk > 0) || y->rank != x->rank)
         return dlc_lw_fail(c, n, "X, W and Y must have the same rank 3, 4 or 5 (got %d, %d, %d)",
                            x->rank, w->rank, y->rank);
+    if (blk < 0 || (blk > 0 && w->dims[x->rank] != blk))
+        return dlc_lw_fail(c, n, "weight_block %lld does not match the weights", (long long)blk);
     if (x->dtype != y->dtype || w->dtype != y->dtype || (bv && bv->dtype != y->dtype))
         return dlc_lw_fail(c, n, "operand types differ");
     conv_geom cg;
     if (read_geom(c, n, s, w->dims + 2, &cg)) return -1;
     int64_t group = dlc_node_attr_int(n, "group", 1);
-    int64_t C = x->dims[1], M = w->dims[0], Cg = w->dims[1];
-    if (group < 1 || C % group || M % group || Cg * group != C)
+    int64_t C = x->dims[1], M = w->dims[0] * (blk > 0 ? blk : 1), Cg = w->dims[1];
+    if (group < 1 || C % group || M % group || Cg * group != C || (blk > 0 && group != 1))
         return dlc_lw_fail(c, n, "attribute 'group' = %lld does not fit %lld input channels and "
                                  "weights with %lld channels", (long long)group, (long long)C,
                            (long long)Cg);
@@ -117,7 +131,13 @@ static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
     dlc_lw_nest_init(&init);
     dlc_lw_nest_init(&acc);
     int vn = dlc_lw_nest_for(c, &ns, y->dims[0], DLC_LOOP_PARALLEL, "n");
-    int vm = dlc_lw_nest_for(c, &ns, M, DLC_LOOP_PARALLEL, "m");
+    int vm = -1, vmb = -1, vmi = -1;
+    if (blk > 0) {
+        vmb = dlc_lw_nest_for(c, &ns, M / blk, DLC_LOOP_PARALLEL, "mb");
+        vmi = dlc_lw_nest_for(c, &ns, blk, DLC_LOOP_PARALLEL, "mi");
+    } else {
+        vm = dlc_lw_nest_for(c, &ns, M, DLC_LOOP_PARALLEL, "m");
+    }
     int ov0[DLC_MAX_RANK], ov[DLC_MAX_RANK], kv[DLC_MAX_RANK];
     dlc_lw_nest_loops(c, &init, s, y->dims + 2, DLC_LOOP_PARALLEL, ov0);
     int vc = dlc_lw_nest_for(c, &acc, Cg, 0, "c");
@@ -125,23 +145,23 @@ static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
     dlc_lw_nest_loops(c, &acc, s, y->dims + 2, DLC_LOOP_PARALLEL, ov);
 
     /* init */
-    int yv0[DLC_MAX_RANK] = {vn, vm};
-    for (int d = 0; d < s; d++) yv0[2 + d] = ov0[d];
+    dlc_expr *yidx0[DLC_MAX_RANK] = {dlc_lw_v(vn), m_index(blk, vm, vmb, vmi)};
+    for (int d = 0; d < s; d++) yidx0[2 + d] = dlc_lw_v(ov0[d]);
     dlc_expr *iv;
     if (bv) {
-        dlc_expr *bi[1] = {dlc_lw_v(vm)};
+        dlc_expr *bi[1] = {m_index(blk, vm, vmb, vmi)};
         iv = dlc_lw_load(c, dlc_lw_in_id(n, 2), bi);
     } else {
         iv = dlc_lw_const(t, 0);
     }
-    dlc_lw_nest_add(&init, dlc_lw_store_vars(c, yi, yv0, iv, DLC_REDUCE_NONE));
+    dlc_lw_nest_add(&init, dlc_lw_store(c, yi, yidx0, iv, DLC_REDUCE_NONE));
 
     /* accumulate */
     dlc_expr *cond = NULL;
     dlc_expr *xidx[DLC_MAX_RANK];
     xidx[0] = dlc_lw_v(vn);
     dlc_expr *ch = dlc_lw_v(vc);
-    if (group > 1) {
+    if (group > 1) { /* (blk == 0 here) */
         dlc_expr *gidx = Mg == 1 ? dlc_lw_v(vm)
                                  : dlc_expr_binary(DLC_BIN_FLOORDIV, dlc_lw_v(vm), dlc_expr_index(Mg));
         ch = dlc_expr_add(dlc_expr_mul_i(gidx, Cg), ch);
@@ -153,13 +173,14 @@ static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
         cond = dlc_lw_and(cond, g);
         xidx[2 + d] = pos;
     }
-    int wv[DLC_MAX_RANK] = {vm, vc};
+    int wv[DLC_MAX_RANK + 1] = {blk > 0 ? vmb : vm, vc};
     for (int d = 0; d < s; d++) wv[2 + d] = kv[d];
-    int yv[DLC_MAX_RANK] = {vn, vm};
-    for (int d = 0; d < s; d++) yv[2 + d] = ov[d];
+    wv[2 + s] = vmi; /* (used only with blk > 0) */
+    dlc_expr *yidx[DLC_MAX_RANK] = {dlc_lw_v(vn), m_index(blk, vm, vmb, vmi)};
+    for (int d = 0; d < s; d++) yidx[2 + d] = dlc_lw_v(ov[d]);
     dlc_expr *prod = dlc_expr_binary(DLC_BIN_MUL, dlc_lw_load(c, xi, xidx), dlc_lw_load_vars(c, wi, wv));
     dlc_lw_nest_if(&acc, cond);
-    dlc_lw_nest_add(&acc, dlc_lw_store_vars(c, yi, yv, prod, DLC_REDUCE_ADD));
+    dlc_lw_nest_add(&acc, dlc_lw_store(c, yi, yidx, prod, DLC_REDUCE_ADD));
     dlc_lw_nest_emit(c, NULL, &init, ns.inner);
     dlc_lw_nest_emit(c, NULL, &acc, ns.inner);
     dlc_lw_nest_emit(c, n, &ns, NULL);

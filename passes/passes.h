@@ -58,7 +58,13 @@ int dlc_pass_count(void);
 const dlc_pass *dlc_pass_at(int i);
 
 /* Default graph pipeline up to and including lowering. */
-#define DLC_DEFAULT_GRAPH_PIPELINE "infer-shapes,fold-constants,dce,check-static,lower"
+#define DLC_DEFAULT_GRAPH_PASSES "infer-shapes,fold-constants,dce,check-static"
+#define DLC_DEFAULT_GRAPH_PIPELINE DLC_DEFAULT_GRAPH_PASSES ",lower"
+
+/* The default pipeline extended by a target's own passes (its default_pipeline): its graph
+ * passes run after the default graph passes, before lowering; its loop passes after lowering,
+ * in the order given. Caller frees; NULL with err set on an unknown pass or a 'lower'. */
+char *dlc_pipeline_compose(const char *target_passes, dlc_error *err);
 
 /* Called before/after each pass with whichever IR is current (exactly one is non-NULL). */
 typedef void (*dlc_pass_observer)(const char *pass, bool after, const dlc_graph *g,
@@ -82,6 +88,11 @@ int dlc_fold_constants(dlc_graph *g, const dlc_pass_options *opts, dlc_error *er
 int dlc_dce(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 /* Fails, naming the value and dimension, if any shape is still unknown or symbolic. */
 int dlc_check_static(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
+/* Rewrites every padded float Conv into Pad (zeros) + Conv without pads (conv_layout.c). */
+int dlc_explicit_pad(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
+/* Repacks constant f32 Conv weights into blocks of output channels (weight_block attribute;
+ * the block follows opts->vector_bytes) (conv_layout.c). */
+int dlc_pack_conv_weights(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 
 /* Loop passes. isl-roundtrip: extracts the polyhedral form (domains, accesses, schedule
  * tree), computes dependences and rebuilds the loops from an isl AST without transforming
@@ -96,6 +107,9 @@ int dlc_poly_schedule_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_e
 /* isl-tile: isl-schedule, then the outermost permutable bands tiled (opts->tile_sizes or sizes
  * from opts->vector_bytes), point loops reordered so the innermost has unit stride. */
 int dlc_poly_tile_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
+/* isl-tile-contractions: isl-tile each top-level nest on its own (no fusion), keeping the
+ * result only where a contraction was blocked for registers; other nests stay as lowered. */
+int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
 
 /* plan-memory: temporaries placed in one arena (buffer.in_arena/arena_offset), sharing bytes
  * when their lifetimes (ranges of top-level statements) are disjoint; a zero fill goes in

@@ -13,6 +13,10 @@ static const dlc_pass passes[] = {
     {"dce", "remove nodes whose outputs are unused", DLC_PASS_GRAPH, dlc_dce, NULL},
     {"check-static", "fail unless every shape is fully known", DLC_PASS_GRAPH, dlc_check_static,
      NULL},
+    {"explicit-pad", "turn a padded float Conv into Pad + Conv, so its loops need no bounds guards",
+     DLC_PASS_GRAPH, dlc_explicit_pad, NULL},
+    {"pack-conv-weights", "pack constant Conv weights in blocks of output channels (vector width)",
+     DLC_PASS_GRAPH, dlc_pack_conv_weights, NULL},
     {"lower", "lower the graph to loop IR", DLC_PASS_LOWER, NULL, NULL},
     {"isl-roundtrip", "loop IR to isl (domains, accesses, schedule, dependences) and back",
      DLC_PASS_LOOP, NULL, dlc_poly_roundtrip},
@@ -20,6 +24,8 @@ static const dlc_pass passes[] = {
      DLC_PASS_LOOP, NULL, dlc_poly_schedule_pass},
     {"isl-tile", "isl-schedule, then tile permutable bands with unit-stride innermost loops",
      DLC_PASS_LOOP, NULL, dlc_poly_tile_pass},
+    {"isl-tile-contractions", "isl-tile each nest alone; keep it where a contraction was "
+     "blocked for registers", DLC_PASS_LOOP, NULL, dlc_poly_tile_contractions_pass},
     {"plan-memory", "place temporaries in one arena, sharing bytes between disjoint lifetimes",
      DLC_PASS_LOOP, NULL, dlc_plan_memory},
 };
@@ -78,6 +84,33 @@ static char **split_pipeline(const char *pipeline, int *count, dlc_error *err) {
     *count = (int)names.len;
     if (!names.data) names.data = dlc_xcalloc(1, sizeof(char *));
     return names.data;
+}
+
+char *dlc_pipeline_compose(const char *target_passes, dlc_error *err) {
+    int count = 0;
+    char **names = split_pipeline(target_passes, &count, err);
+    if (!names) return NULL;
+    dlc_strbuf graph = {0}, loop = {0};
+    for (int i = 0; i < count; i++) {
+        const dlc_pass *p = dlc_pass_find(names[i]);
+        if (p->kind == DLC_PASS_LOWER) {
+            dlc_error_set(err, "target pipeline '%s': 'lower' is already part of the default",
+                          target_passes);
+            dlc_strbuf_free(&graph);
+            dlc_strbuf_free(&loop);
+            for (int k = 0; k < count; k++) free(names[k]);
+            free(names);
+            return NULL;
+        }
+        dlc_strbuf_printf(p->kind == DLC_PASS_GRAPH ? &graph : &loop, ",%s", names[i]);
+    }
+    char *out = dlc_xasprintf("%s%s,lower%s", DLC_DEFAULT_GRAPH_PASSES, graph.data ? graph.data : "",
+                              loop.data ? loop.data : "");
+    dlc_strbuf_free(&graph);
+    dlc_strbuf_free(&loop);
+    for (int k = 0; k < count; k++) free(names[k]);
+    free(names);
+    return out;
 }
 
 int dlc_pipeline_run(const char *pipeline, dlc_graph **g, dlc_loop_func **f,

@@ -21,6 +21,8 @@
 #include <isl/ast.h>
 #include <isl/ast_build.h>
 #include <isl/ctx.h>
+#include <isl/constraint.h>
+#include <isl/ilp.h>
 #include <isl/flow.h>
 #include <isl/id.h>
 #include <isl/map.h>
@@ -52,6 +54,7 @@ struct dlc_poly {
     isl_schedule *schedule;
     isl_union_map *deps; /* flow, anti and output dependences (may), once computed */
     bool parallel_from_deps; /* rebuild: decide parallel loops from deps (see mark_parallel) */
+    int register_tiled;      /* contractions dlc_poly_tile blocked for registers */
 };
 
 /* ---------------------------------------------------------------- affine expressions as isl text */
@@ -1257,52 +1260,193 @@ static isl_stat member_stmt(isl_set *dom, void *user) {
     return isl_stat_ok;
 }
 
-/* Register tiling of a permutable band whose innermost member j has unit stride and that
- * holds reduction members r... (the target C of `C[..] += ..` does not move along them: k of
- * a matrix product; ci, kh, kw of a convolution). The block's rows are the member i, among
- * the others, that the most reads do not depend on (they are loaded once per reduction step
- * and used by every row: B[k,j] in a matrix product, the input pixel for a convolution's
- * output channels). The band becomes (others) (i/ri, j/rj) (r...) (i%ri, j%rj), the last
- * two unrolled: ri x rj accumulators that stay in registers across the reduction (LLVM
- * promotes them; the SLP vectoriser packs each row). */
-static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t) {
+/* How the reads of one statement walk memory, per iterator v (bit v): `unit` if some read
+ * steps with unit stride along v in its last index (a vector load), and per read whether v
+ * moves it at all. */
+typedef struct read_masks {
+    uint64_t unit[32], moves[32]; /* per exact read */
+    int n;
+} read_masks;
+
+static isl_stat mask_read(isl_map *acc, void *user) {
+    read_masks *rm = user;
+    isl_multi_aff *ma = access_function(acc);
+    if (ma && rm->n < 32) {
+        uint64_t unit = 0, moves = 0;
+        isl_size n = isl_multi_aff_dim(ma, isl_dim_out);
+        isl_size nin = isl_multi_aff_dim(ma, isl_dim_in);
+        uint64_t other = 0;
+        for (int d = 0; d < n; d++) {
+            isl_aff *a = isl_multi_aff_get_at(ma, d);
+            for (int v = 0; v < nin && v < 64; v++) {
+                isl_val *c = isl_aff_get_coefficient_val(a, isl_dim_in, v);
+                if (!isl_val_is_zero(c)) {
+                    moves |= 1ULL << v;
+                    if (d == n - 1 && (isl_val_is_one(c) || isl_val_is_negone(c))) unit |= 1ULL << v;
+                    else other |= 1ULL << v;
+                }
+                isl_val_free(c);
+            }
+            isl_aff_free(a);
+        }
+        rm->unit[rm->n] = unit & ~other;
+        rm->moves[rm->n] = moves;
+        rm->n++;
+    }
+    isl_multi_aff_free(ma);
+    isl_map_free(acc);
+    return isl_stat_ok;
+}
+
+/* isl's "isolate" option for the block band above the unrolled band `unrolled` (i_in, j_in):
+ * the blocks where every one of the ri x rj points exists, so that isl generates them apart
+ * from the partial blocks at the edges and their unrolled code needs no guards (Polly's
+ * full/partial tile separation). nred reduction bands sit between; the block band has nblk
+ * members. NULL if the statements do not share one schedule space. */
+static isl_union_set *full_blocks(isl_schedule_node *unrolled, int nred, int nblk, int64_t ri,
+                                  int64_t rj) {
+    isl_schedule_node *leaf = isl_schedule_node_child(isl_schedule_node_copy(unrolled), 0);
+    isl_union_set *ur = isl_union_map_range(isl_schedule_node_get_prefix_schedule_relation(leaf));
+    isl_schedule_node_free(leaf);
+    if (!ur || isl_union_set_n_set(ur) != 1) {
+        isl_union_set_free(ur);
+        return NULL;
+    }
+    isl_set *s = isl_set_from_union_set(ur);
+    isl_size d = isl_set_dim(s, isl_dim_set);
+    int pre = (int)d - 2 - nred; /* outer dims and the block band */
+    if (pre < nblk) {
+        isl_set_free(s);
+        return NULL;
+    }
+    s = isl_set_project_out(s, isl_dim_set, (unsigned)pre, (unsigned)nred);
+    isl_set *prefixes = isl_set_project_out(isl_set_copy(s), isl_dim_set, (unsigned)pre, 2);
+    isl_set *box = isl_set_add_dims(isl_set_copy(prefixes), isl_dim_set, 2);
+    /* point k within its block b: 0 <= p - shift*r*b < r, shift = 0 if isl shifted the
+     * point loops to start at 0 (isl's tile_shift_point_loops), 1 if not */
+    int64_t ext[2] = {ri, rj};
+    int blk[2] = {pre - nblk, pre - 1};
+    int shift = isl_options_get_tile_shift_point_loops(isl_set_get_ctx(box)) ? 0 : 1;
+    isl_local_space *ls = isl_local_space_from_space(isl_set_get_space(box));
+    for (int k = 0; k < 2; k++) {
+        isl_constraint *lo = isl_constraint_alloc_inequality(isl_local_space_copy(ls));
+        lo = isl_constraint_set_coefficient_si(lo, isl_dim_set, pre + k, 1);
+        lo = isl_constraint_set_coefficient_si(lo, isl_dim_set, blk[k], (int)(-shift * ext[k]));
+        isl_constraint *hi = isl_constraint_alloc_inequality(isl_local_space_copy(ls));
+        hi = isl_constraint_set_coefficient_si(hi, isl_dim_set, pre + k, -1);
+        hi = isl_constraint_set_coefficient_si(hi, isl_dim_set, blk[k], (int)(shift * ext[k]));
+        hi = isl_constraint_set_constant_si(hi, (int)(ext[k] - 1));
+        box = isl_set_add_constraint(isl_set_add_constraint(box, lo), hi);
+    }
+    isl_local_space_free(ls);
+    isl_set *bad = isl_set_project_out(isl_set_subtract(box, s), isl_dim_set, (unsigned)pre, 2);
+    isl_set *full = isl_set_coalesce(isl_set_subtract(prefixes, bad));
+    isl_map *m = isl_map_from_domain(full);
+    m = isl_map_move_dims(m, isl_dim_out, 0, isl_dim_in, (unsigned)(pre - nblk), (unsigned)nblk);
+    isl_set *opt = isl_set_set_tuple_name(isl_map_wrap(m), "isolate");
+    return isl_union_set_from_set(opt);
+}
+
+typedef struct pair_ctx {
+    tile_ctx *t;
+    isl_multi_union_pw_aff *mupa;
+    int i, j;   /* the candidate pair of band members */
+    int shared; /* reads loaded as vectors along j and reused by every row i */
+    bool vec;   /* some read is a vector along j */
+    bool even;  /* j's extent is a multiple of the register block's width */
+} pair_ctx;
+
+static isl_stat pair_stmt(isl_set *dom, void *user) {
+    pair_ctx *pc = user;
+    isl_union_pw_aff *ui = isl_multi_union_pw_aff_get_at(pc->mupa, pc->i);
+    isl_union_pw_aff *uj = isl_multi_union_pw_aff_get_at(pc->mupa, pc->j);
+    int vi = member_iterator(ui, isl_set_get_space(dom)), vj = member_iterator(uj, isl_set_get_space(dom));
+    isl_union_pw_aff_free(ui);
+    isl_union_pw_aff_free(uj);
+    if (vj >= 0 && vj < 64) {
+        read_masks rm = {.n = 0};
+        isl_union_map *r = isl_union_map_intersect_domain(isl_union_map_copy(pc->t->p->reads),
+                                                          isl_union_set_from_set(isl_set_copy(dom)));
+        isl_union_map_foreach_map(r, mask_read, &rm);
+        isl_union_map_free(r);
+        for (int k = 0; k < rm.n; k++) {
+            if (!(rm.unit[k] >> vj & 1)) continue;
+            pc->vec = true;
+            if (vi < 0 || vi >= 64 || !(rm.moves[k] >> vi & 1)) pc->shared++;
+        }
+        isl_val *lo = isl_set_dim_min_val(isl_set_copy(dom), vj);
+        isl_val *hi = isl_set_dim_max_val(isl_set_copy(dom), vj);
+        if (isl_val_is_int(lo) && isl_val_is_int(hi)) {
+            long ext = isl_val_get_num_si(hi) - isl_val_get_num_si(lo) + 1;
+            if (pc->t->reg_j > 0 && ext % pc->t->reg_j != 0) pc->even = false;
+        }
+        isl_val_free(lo);
+        isl_val_free(hi);
+    }
+    isl_set_free(dom);
+    return isl_stat_ok;
+}
+
+/* Register tiling of a permutable band that holds reduction members r... (the target C of
+ * `C[..] += ..` does not move along them: k of a matrix product; ci, kh, kw of a
+ * convolution). Among the other members it picks the block's columns j, walked by vector
+ * loads (some read has unit stride along j), and its rows i, preferring a j whose extent is
+ * a multiple of the block width (no partial vectors) and then the pair where most vector
+ * reads stay put along i (loaded once per reduction step, used by every row: B[k,j] of a
+ * matrix product; the packed weights of a convolution, with rows of output pixels). The
+ * band becomes (others) (i/ri, j/rj) (r...) (i%ri, j%rj), the last two unrolled: ri x rj
+ * accumulators that stay in registers across the reduction (LLVM promotes them; the SLP
+ * vectoriser packs each row). Returns node unchanged (and *done false) if no pair fits. */
+static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t, bool *done) {
     enum { MAX_MEMBERS = 64 };
+    *done = false;
     isl_size n = isl_schedule_node_band_n_member(node);
     /* (every member must land in red or cand below, or the reordered band would lose it) */
     if (n < 3 || n > MAX_MEMBERS || isl_schedule_node_band_get_permutable(node) != isl_bool_true)
         return node;
     isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
     isl_union_set *dom = isl_schedule_node_get_domain(node);
-    int red[MAX_MEMBERS], nred = 0, best = -1, best_reuse = -1;
+    int red[MAX_MEMBERS], nred = 0;
     int cand[MAX_MEMBERS], ncand = 0;
-    for (int m = 0; m < n - 1; m++) {
+    for (int m = 0; m < n; m++) {
         member_info mi = {.t = t, .upa = isl_multi_union_pw_aff_get_at(mupa, m)};
         isl_union_set_foreach_set(dom, member_stmt, &mi);
         isl_union_pw_aff_free(mi.upa);
-        if (mi.nred > 0 && !mi.other && nred < (int)(sizeof red / sizeof *red)) {
-            red[nred++] = m;
-        } else {
-            cand[ncand++] = m;
-            if (mi.reuse > best_reuse) {
-                best = m;
-                best_reuse = mi.reuse;
+        if (mi.nred > 0 && !mi.other) red[nred++] = m;
+        else cand[ncand++] = m;
+    }
+    int best = -1, jbest = -1, best_score = -1;
+    for (int a = 0; nred > 0 && a < ncand; a++) {
+        for (int b = 0; b < ncand; b++) {
+            if (a == b) continue;
+            pair_ctx pc = {.t = t, .mupa = mupa, .i = cand[a], .j = cand[b], .even = true};
+            isl_union_set_foreach_set(dom, pair_stmt, &pc);
+            if (!pc.vec) continue;
+            /* ties go to the later pair in band order (the lowered nests put pixels inside) */
+            int score = (pc.even ? 1000 : 0) + pc.shared;
+            if (score >= best_score) {
+                best = cand[a];
+                jbest = cand[b];
+                best_score = score;
             }
         }
     }
     isl_union_set_free(dom);
-    if (nred == 0 || best < 0) {
+    if (best < 0) {
         isl_multi_union_pw_aff_free(mupa);
         return node;
     }
+    *done = true;
     /* order: the other members, i, the reduction members, j */
     isl_multi_union_pw_aff *order = isl_multi_union_pw_aff_copy(mupa);
     int pos = 0;
     for (int c = 0; c < ncand; c++)
-        if (cand[c] != best) order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, cand[c]));
+        if (cand[c] != best && cand[c] != jbest)
+            order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, cand[c]));
     int nouter = pos;
     order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, best));
     for (int r = 0; r < nred; r++) order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, red[r]));
-    order = isl_multi_union_pw_aff_set_at(order, pos, isl_multi_union_pw_aff_get_at(mupa, n - 1));
+    order = isl_multi_union_pw_aff_set_at(order, pos, isl_multi_union_pw_aff_get_at(mupa, jbest));
     isl_multi_union_pw_aff_free(mupa);
     node = isl_schedule_node_delete(node);
     node = isl_schedule_node_insert_partial_schedule(node, order);
@@ -1333,8 +1477,10 @@ static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t) {
     node = isl_schedule_node_child(node, 0);
     node = isl_schedule_node_band_member_set_ast_loop_type(node, 0, isl_ast_loop_unroll);
     node = isl_schedule_node_band_member_set_ast_loop_type(node, 1, isl_ast_loop_unroll);
+    isl_union_set *isolate = full_blocks(node, nred, m, t->reg_i, t->reg_j);
     node = isl_schedule_node_parent(node); /* r... */
     node = isl_schedule_node_parent(node); /* the block loops */
+    if (isolate) node = isl_schedule_node_band_set_ast_build_options(node, isolate);
     if (nouter > 0) node = isl_schedule_node_parent(node);
     return node;
 }
@@ -1375,7 +1521,12 @@ static isl_schedule_node *register_tile_subtree(isl_schedule_node *node, tile_ct
         isl_schedule_node *c = isl_schedule_node_child(isl_schedule_node_copy(node), 0);
         bool leaf = isl_schedule_node_get_type(c) == isl_schedule_node_leaf;
         isl_schedule_node_free(c);
-        if (leaf) return register_tile(reorder_band(node, t), t);
+        if (leaf) {
+            bool done;
+            node = register_tile(node, t, &done);
+            t->p->register_tiled += done;
+            return done ? node : reorder_band(node, t);
+        }
     }
     isl_size n = isl_schedule_node_n_children(node);
     for (int i = 0; i < n; i++) {
@@ -1549,5 +1700,48 @@ int dlc_poly_schedule_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_e
     if (rc == 0) rc = mark_parallel(p, err);
     if (rc == 0) rc = dlc_poly_rebuild(p, f, err);
     dlc_poly_free(p);
+    return rc;
+}
+
+/* One top-level nest at a time: f's body is swapped for the nest alone, tiled without fusion,
+ * and the result kept only if a contraction in it was blocked for registers (where tiling
+ * pays: MatMul, Gemm, Conv); any other nest keeps its lowered loops, which LLVM already
+ * vectorises, and which tiling only slows down (tile loops around small extents, lost
+ * parallelism in depthwise convolutions). */
+int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
+    dlc_block orig = f->body, out = {0};
+    f->body = (dlc_block){0};
+    int rc = 0;
+    for (size_t i = 0; i < orig.len; i++) {
+        dlc_stmt *s = orig.stmts[i];
+        orig.stmts[i] = NULL;
+        if (rc != 0) {
+            dlc_stmt_free(s);
+            continue;
+        }
+        dlc_block_push(&f->body, dlc_stmt_clone(s));
+        dlc_poly *p = dlc_poly_extract(f, err);
+        rc = p ? 0 : -1;
+        if (rc == 0) rc = dlc_poly_schedule(p, "none", err);
+        if (rc == 0)
+            rc = dlc_poly_tile(p, opts ? opts->tile_sizes : NULL, opts ? opts->ntile_sizes : 0,
+                               opts && opts->register_tile_set ? opts->register_tile : NULL,
+                               opts ? opts->vector_bytes : 0, err);
+        bool keep = rc == 0 && p->register_tiled > 0;
+        if (keep) rc = mark_parallel(p, err);
+        if (keep && rc == 0) rc = dlc_poly_rebuild(p, f, err);
+        dlc_poly_free(p);
+        if (keep && rc == 0) {
+            for (size_t k = 0; k < f->body.len; k++) dlc_block_push(&out, f->body.stmts[k]);
+            f->body.len = 0;
+            dlc_stmt_free(s);
+        } else {
+            dlc_block_push(&out, s);
+        }
+        dlc_block_free(&f->body);
+        f->body = (dlc_block){0};
+    }
+    free(orig.stmts);
+    f->body = out;
     return rc;
 }

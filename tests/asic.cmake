@@ -3,6 +3,31 @@
 # disassembles and runs them and checks outputs, the JSON report and the trace. Label "cli".
 add_executable(dlc_asic_gen ${CMAKE_CURRENT_SOURCE_DIR}/asic/gen_dlcx.c)
 target_link_libraries(dlc_asic_gen PRIVATE dlc_asic)
+# The accuracy target on compiler-generated streams: a MatMul model written by
+# tests/e2e/asic/gemm_bound.py, compiled and run with `dlc run --target asic --report`, must
+# match numpy and finish within 10 % of max(MACs / peak, compulsory DRAM bytes / bandwidth)
+# (compulsory: input, weight and output once each); its DRAM traffic is capped at the given
+# multiple of the compulsory bytes (the scratchpads hold 768 KiB of the 3-12 MiB working
+# set, so some operand is re-read; the cap catches schedules that re-read more).
+# Label "e2e" (e2e.cmake labels every e2e/ test).
+execute_process(COMMAND /usr/bin/python3 -c "import numpy, onnx"
+                RESULT_VARIABLE _dlc_asic_onnx_ok OUTPUT_QUIET ERROR_QUIET)
+if(_dlc_asic_onnx_ok EQUAL 0)
+  foreach(_g "512;512;512;2.5" "1024;1024;1024;4.5" "1000;700;300;2.5")
+    list(GET _g 0 _m)
+    list(GET _g 1 _k)
+    list(GET _g 2 _n)
+    list(GET _g 3 _t)
+    add_test(NAME e2e/asic/gemm_bound_${_m}x${_k}x${_n}
+      COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/e2e/asic/gemm_bound.py
+              --dlc $<TARGET_FILE:dlc> --work ${CMAKE_CURRENT_BINARY_DIR}/e2e/asic/gemm_${_m}x${_k}x${_n}
+              --ratio 1.10 --traffic ${_t} ${_m} ${_k} ${_n})
+    set_tests_properties(e2e/asic/gemm_bound_${_m}x${_k}x${_n} PROPERTIES LABELS e2e TIMEOUT 600)
+  endforeach()
+else()
+  message(WARNING "e2e/asic/gemm_bound_* disabled: need /usr/bin/python3 with numpy and onnx")
+endif()
+
 execute_process(COMMAND /usr/bin/python3 -c "import numpy"
                 RESULT_VARIABLE _dlc_asic_py_ok OUTPUT_QUIET ERROR_QUIET)
 if(NOT _dlc_asic_py_ok EQUAL 0)

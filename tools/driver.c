@@ -215,10 +215,13 @@ dlc_tensor *dlc_driver_read_tensor(const char *path, dlc_error *err) {
 
 char *dlc_driver_pipeline(const dlc_driver_opts *o, const dlc_backend *be) {
     if (o->pipeline) return dlc_xstrdup(o->pipeline);
-    /* -O0 runs no loop optimisation passes: the lowered loops go straight to the backend. */
+    /* -O0 runs none of the target's passes: the lowered loops go straight to the backend. */
     if (o->opt_level == 0 || !be || !be->default_pipeline || !*be->default_pipeline)
         return dlc_xstrdup(DLC_DEFAULT_GRAPH_PIPELINE);
-    return dlc_xasprintf("%s,%s", DLC_DEFAULT_GRAPH_PIPELINE, be->default_pipeline);
+    dlc_error err = {0};
+    char *p = dlc_pipeline_compose(be->default_pipeline, &err);
+    if (!p) dlc_driver_fail("target '%s': %s", be->name, err.msg);
+    return p;
 }
 
 dlc_pass_options dlc_driver_pass_options(const dlc_driver_opts *o) {

@@ -3,10 +3,13 @@
  * 1. The body is flattened into statements, each with its enclosing loops and `if` guards
  *    (loop distribution; checked legal, see distribution_ok).
  * 2. Each statement is either an affine contraction C[..] += A[..] * B[..] (MatMul, Gemm,
- *    Conv: implicit im2col by DMA gathers) for the matrix unit (emit_contraction), or goes
- *    to the generic path (emit_generic): its iteration domain is enumerated at compile time,
- *    grouped by destination element ("slots"), and computed on the vector unit chunk by
- *    chunk, with DMA gathers/scatters compressed into strided blocks.
+ *    Conv: implicit im2col by DMA gathers) for the matrix unit (emit_contraction; tiled by
+ *    choose_tiling, its `C = 0` / `C = bias` init statement fused into the accumulators by
+ *    match_init), a depthwise conv for the vector lanes (emit_depthwise: channels in lanes,
+ *    multiply-add per tap), or goes to the generic path (emit_generic): its iteration
+ *    domain is enumerated at compile time, grouped by destination element ("slots"), and
+ *    computed on the vector unit chunk by chunk, with DMA gathers/scatters compressed into
+ *    strided blocks.
  * 3. Every command declares the scratchpad and DRAM regions it reads and writes; `emit`
  *    derives the dependency tokens from conflicts with earlier commands on other engines
  *    (RAW, WAR, WAW). Double buffering is then only a matter of alternating regions: a load
@@ -1075,6 +1078,7 @@ typedef struct contraction {
     int nv;
     int mv[64], nm, nv_[64], nn, kv[64], nk, bv_[64], nb;
     int64_t M, N, K, NB;
+    bool dw; /* depthwise-like (a batch variable and one output column): see match_depthwise */
 } contraction;
 
 /* Linear element offset of a load/store: sum_d idx_d * stride_d. */
@@ -1217,7 +1221,7 @@ static bool match_contraction(cg *g, const sstmt *s, contraction *ct) {
         }
     }
     /* Depthwise-like (a batch variable and one output column): the vector unit does better. */
-    if (ct->nb && ct->N == 1) return false;
+    ct->dw = ct->nb && ct->N == 1;
     if (ct->M * ct->K > ((int64_t)1 << 31) || ct->N * ct->K > ((int64_t)1 << 31)) return false;
     /* Reduction variables ordered by A's coefficient, largest first, so that the innermost
      * has the smallest stride in A: im2col rows gather contiguous runs. Output columns by
@@ -1262,7 +1266,145 @@ static void offsets(const contraction *ct, const int *which, int n, int64_t coun
     }
 }
 
-static int emit_contraction(cg *g, const sstmt *s, const contraction *ct) {
+/* How a contraction's accumulators start. The lowering writes `C = 0` or `C = bias[n]` in
+ * a statement just before `C += A * B`; done separately that is a vector pass over C, a
+ * store and a reload of C (a DRAM round trip of the whole output). Fused, the first
+ * `mat.gemm` overwrites (zero), or the tile is filled / broadcast from a bias row in the
+ * accumulator scratchpad before the first `mat.gemm` accumulates into it. */
+enum { INIT_LOAD_C, INIT_ZERO, INIT_FILL, INIT_ROW, INIT_GATHER };
+
+typedef struct cinit {
+    int kind;
+    float val;    /* INIT_FILL */
+    int buf;      /* INIT_ROW, INIT_GATHER: the source buffer */
+    int64_t *src; /* element offset of C -> element offset in buf (-1: not written) */
+} cinit;
+
+/* Recognises `init` (the statement before the contraction) as the initialisation of
+ * exactly the contraction's outputs: a plain store into C of a constant or of an affine
+ * load, each element of C that the contraction writes written once, and nothing else.
+ * Fills *in (kind INIT_LOAD_C when it is not such a statement: C is loaded as it is). */
+static void match_init(cg *g, const sstmt *init, const contraction *ct, cinit *in) {
+    memset(in, 0, sizeof *in);
+    in->kind = INIT_LOAD_C;
+    const dlc_stmt *st = init->st;
+    if (st->store.buf != ct->cbuf || st->store.reduce != DLC_REDUCE_NONE || init->nconds) return;
+    const dlc_expr *v = st->store.value;
+    if (v->type != DLC_F32) return;
+    bool isconst = v->kind == DLC_EXPR_CONST;
+    if (!isconst && !(v->kind == DLC_EXPR_LOAD && v->load.buf != ct->cbuf && g->f->bufs[v->load.buf].dtype == DLC_F32))
+        return;
+    int64_t nC = 1;
+    for (int d = 0; d < g->f->bufs[ct->cbuf].rank; d++) nC *= g->f->bufs[ct->cbuf].dims[d];
+    if (nC > ((int64_t)1 << 27)) return;
+    point_set ps = {0};
+    const dlc_expr *leaves[1] = {v};
+    int64_t *vals = dlc_xcalloc((size_t)g->f->nvars + 1, sizeof *vals);
+    enum_ctx ec = {g, init, leaves, isconst ? 0 : 1, vals, &ps, 0};
+    enumerate(&ec, 0);
+    int64_t *src = NULL;
+    uint8_t *seen = NULL;
+    bool ok = !ec.bad && (int64_t)ps.dst.len == ct->NB * ct->M * ct->N;
+    if (ok) {
+        src = dlc_xmalloc((size_t)nC * sizeof *src);
+        seen = dlc_xcalloc((size_t)nC, 1);
+        for (int64_t i = 0; i < nC; i++) src[i] = -1;
+        for (size_t i = 0; i < ps.dst.len && ok; i++) {
+            int64_t d = ps.dst.data[i];
+            ok = d >= 0 && d < nC && src[d] < 0;
+            if (ok) src[d] = isconst ? 0 : ps.leaf.data[i];
+        }
+    }
+    /* every output of the contraction initialised, once each */
+    int64_t *cm = NULL, *cn = NULL;
+    bool row = true;
+    if (ok) {
+        cm = dlc_xmalloc((size_t)ct->M * sizeof *cm);
+        cn = dlc_xmalloc((size_t)ct->N * sizeof *cn);
+        offsets(ct, ct->mv, ct->nm, ct->M, 2, cm);
+        offsets(ct, ct->nv_, ct->nn, ct->N, 2, cn);
+        for (int64_t b = 0; b < ct->NB && ok; b++) {
+            decompose(ct, ct->bv_, ct->nb, b, vals);
+            int64_t cb = ct->c0;
+            for (int i = 0; i < ct->nb; i++) cb += vals[ct->v[ct->bv_[i]].var] * ct->v[ct->bv_[i]].cc;
+            for (int64_t m = 0; m < ct->M && ok; m++)
+                for (int64_t n = 0; n < ct->N && ok; n++) {
+                    int64_t d = cb + cm[m] + cn[n];
+                    ok = d >= 0 && d < nC && src[d] >= 0 && !seen[d];
+                    if (!ok) break;
+                    seen[d] = 1;
+                    if (src[d] != src[cb + cm[0] + cn[n]]) row = false;
+                }
+        }
+    }
+    if (ok) {
+        if (isconst) {
+            float c = (float)v->c.f;
+            in->kind = c == 0.0f && !signbit(c) ? INIT_ZERO : INIT_FILL;
+            in->val = c;
+            free(src);
+        } else {
+            in->kind = row ? INIT_ROW : INIT_GATHER;
+            in->buf = v->load.buf;
+            in->src = src;
+        }
+    } else {
+        free(src);
+    }
+    free(seen);
+    free(cm);
+    free(cn);
+    free(vals);
+    dlc_vec_free(&ps.dst);
+    dlc_vec_free(&ps.leaf);
+}
+
+/* The tiling of one contraction: rows per chunk (TMc, MC chunks), column tiles per group
+ * (G: their accumulators are live together, so each A tile is gathered once per group),
+ * whether a row chunk of A (all k tiles) and all weight tiles stay resident. */
+typedef struct ctiling {
+    int64_t TMc, MC, G;
+    bool aresident, wresident;
+} ctiling;
+
+/* Picks the tiling that moves the fewest DRAM bytes for A and B (C moves once whatever the
+ * tiling). A is re-gathered once per column group unless a whole row chunk stays resident;
+ * streamed weights are reloaded once per row chunk. Rings need two chunks of accumulators
+ * (2 G TMc cols) and two A tiles; chunks are not shortened below twice the array's rows,
+ * so that a tile's rows keep streaming while the next weight tile loads. Ties go to
+ * longer chunks, then fewer live accumulators (fewer commands). */
+static void choose_tiling(const cg *g, const contraction *ct, int64_t KT, int64_t NT, int64_t wslots,
+                          ctiling *t) {
+    const int64_t TK = g->a->mat_rows, TN = g->a->mat_cols, M = ct->M;
+    int64_t tmmax = g->cap[ACC] / (2 * TN);
+    if (g->cap[DLC_ASIC_BUF_INPUT] / (2 * TK) < tmmax) tmmax = g->cap[DLC_ASIC_BUF_INPUT] / (2 * TK);
+    if (tmmax > MAX_EXT) tmmax = MAX_EXT;
+    int64_t MC0 = (M + tmmax - 1) / tmmax;
+    t->wresident = NT * KT <= wslots;
+    t->MC = MC0;
+    t->TMc = (M + MC0 - 1) / MC0;
+    t->G = 1;
+    t->aresident = false;
+    double best = INFINITY;
+    for (int64_t MC = MC0; MC <= M; MC++) {
+        int64_t TMc = (M + MC - 1) / MC;
+        if (MC > MC0 && TMc < 2 * TK) break;
+        bool ares = NT > 1 && TMc * TK * KT <= g->cap[DLC_ASIC_BUF_INPUT] / 2;
+        for (int64_t G = 1; G <= NT && 2 * G * TMc * TN <= g->cap[ACC]; G++) {
+            double cost = (double)M * (double)ct->K * (double)(ares ? 1 : (NT + G - 1) / G) +
+                          (double)ct->K * (double)ct->N * (double)(t->wresident ? 1 : MC);
+            if (cost < best) {
+                best = cost;
+                t->TMc = TMc;
+                t->MC = MC;
+                t->G = G;
+                t->aresident = ares;
+            }
+        }
+    }
+}
+
+static int emit_contraction(cg *g, const sstmt *s, const contraction *ct, const cinit *init) {
     const dlc_asic_arch *a = g->a;
     const int64_t TK = a->mat_rows, TN = a->mat_cols;
     int64_t M = ct->M, N = ct->N, K = ct->K;
@@ -1276,24 +1418,19 @@ static int emit_contraction(cg *g, const sstmt *s, const contraction *ct) {
         if (run > 1 && run < TK && K > TK && (TK / run) * run * 4 >= TK * 3) KL = (TK / run) * run;
     }
     int64_t KT = (K + KL - 1) / KL, NT = (N + TN - 1) / TN;
-    /* Rows per chunk: at least two accumulator tiles of TMc x TN and two A tiles of
-     * TMc x TK fit their scratchpads (allocated as rings, see ring_alloc). */
-    int64_t TMc = g->cap[ACC] / (2 * TN);
-    int64_t t2 = g->cap[DLC_ASIC_BUF_INPUT] / (2 * TK);
-    if (t2 < TMc) TMc = t2;
-    if (TMc > MAX_EXT) TMc = MAX_EXT;
-    int64_t MC = (M + TMc - 1) / TMc;
-    TMc = (M + MC - 1) / MC; /* balance the chunks */
     int64_t wtile = TK * TN, wslots = g->cap[DLC_ASIC_BUF_WEIGHT] / wtile;
     if (wslots < 2) return unsupported(g, "the weight scratchpad holds fewer than two weight tiles");
-    bool wresident = NT * KT <= wslots;
-    /* A whole row chunk of A (all k tiles) stays in half the input buffer if it fits, and is
-     * reused for every column tile. */
-    bool aresident = NT > 1 && TMc * TK * KT <= g->cap[DLC_ASIC_BUF_INPUT] / 2;
+    if (2 * TN > g->cap[ACC] || 2 * TK > g->cap[DLC_ASIC_BUF_INPUT])
+        return unsupported(g, "the input or accumulator scratchpad holds fewer than two rows of tiles");
+    ctiling tl;
+    choose_tiling(g, ct, KT, NT, wslots, &tl);
+    const int64_t TMc = tl.TMc, MC = tl.MC, G = tl.G;
+    const bool wresident = tl.wresident, aresident = tl.aresident;
     bool bconst = g->f->bufs[ct->bbuf].kind == DLC_BUF_CONST;
     if (bconst && !g->f->bufs[ct->bbuf].data) return unsupported(g, "constant '%s' has no data", g->f->bufs[ct->bbuf].name);
     if (!bconst && use_buffer(g, ct->bbuf) != 0) return -1;
     if (use_buffer(g, ct->abuf) != 0 || use_buffer(g, ct->cbuf) != 0) return -1;
+    if ((init->kind == INIT_ROW || init->kind == INIT_GATHER) && use_buffer(g, init->buf) != 0) return -1;
 
     int nvars = g->f->nvars;
     int64_t *vals = dlc_xcalloc((size_t)nvars + 1, sizeof *vals);
@@ -1310,6 +1447,7 @@ static int emit_contraction(cg *g, const sstmt *s, const contraction *ct) {
     if (tilemax < TK * TN) tilemax = TK * TN;
     int64_t *sr = dlc_xmalloc((size_t)tilemax * sizeof *sr), *dr = dlc_xmalloc((size_t)tilemax * sizeof *dr);
     int64_t *zr = dlc_xmalloc((size_t)tilemax * sizeof *zr);
+    int64_t *accs = dlc_xmalloc((size_t)G * sizeof *accs);
     block_vec bv = {0};
     const dlc_buffer *Bb = &g->f->bufs[ct->bbuf];
     int rc = -1;
@@ -1365,6 +1503,7 @@ static int emit_contraction(cg *g, const sstmt *s, const contraction *ct) {
 
         for (int64_t mc = 0; mc < MC; mc++) {
             int64_t m0 = mc * TMc, mr = M - m0 < TMc ? M - m0 : TMc;
+            if (mr <= 0) break;
             int64_t ahalf = aresident ? ring_alloc(g, DLC_ASIC_BUF_INPUT, TMc * TK * KT) : 0;
             /* which (row, k) elements of A the guards keep (padding), once per chunk */
             if (valid)
@@ -1399,34 +1538,45 @@ static int emit_contraction(cg *g, const sstmt *s, const contraction *ct) {
     } while (0)
             if (aresident)
                 for (int64_t kt = 0; kt < KT; kt++) GATHER_A(kt, ahalf + kt * TMc * TK);
-            for (int64_t nt = 0; nt < NT; nt++) {
-                int64_t nr = N - nt * TN < TN ? N - nt * TN : TN;
-                int64_t accb = ring_alloc(g, ACC, mr * TN);
-                /* initial accumulators: the current C */
-                size_t c_ = 0;
-                for (int64_t m = 0; m < mr; m++)
-                    for (int64_t n = 0; n < nr; n++, c_++) {
-                        sr[c_] = accb + m * TN + n;
-                        dr[c_] = (int64_t)g->base[ct->cbuf] + 4 * (cb + cm[m0 + m] + cn[nt * TN + n]);
+            for (int64_t g0 = 0; g0 < NT; g0 += G) {
+                int64_t gn = NT - g0 < G ? NT - g0 : G;
+                /* the group's accumulator tiles, initialised */
+                for (int64_t gi = 0; gi < gn; gi++) {
+                    int64_t nt = g0 + gi, nr = N - nt * TN < TN ? N - nt * TN : TN;
+                    int64_t accb = accs[gi] = ring_alloc(g, ACC, mr * TN);
+                    size_t c_ = 0;
+                    if (init->kind == INIT_LOAD_C || init->kind == INIT_GATHER) {
+                        const int64_t *map = init->kind == INIT_GATHER ? init->src : NULL;
+                        int64_t base = (int64_t)g->base[map ? init->buf : ct->cbuf];
+                        for (int64_t m = 0; m < mr; m++)
+                            for (int64_t n = 0; n < nr; n++, c_++) {
+                                int64_t off = cb + cm[m0 + m] + cn[nt * TN + n];
+                                sr[c_] = accb + m * TN + n;
+                                dr[c_] = base + 4 * (map ? map[off] : off);
+                            }
+                        dma(g, true, ACC, sr, dr, c_, &bv);
+                    } else if (init->kind == INIT_FILL) {
+                        for (int64_t m = 0; m < mr; m++)
+                            for (int64_t n = 0; n < nr; n++, c_++) sr[c_] = accb + m * TN + n;
+                        vec_streams(g, DLC_ASIC_V_FILL, 0, f32_bits(init->val), ACC, sr, 0, NULL, 0, NULL, c_, &bv);
+                    } else if (init->kind == INIT_ROW) {
+                        /* the bias row once into the tile's first row, then broadcast over
+                         * the other rows by the vector unit (stride 0) */
+                        for (int64_t n = 0; n < nr; n++) {
+                            sr[n] = accb + n;
+                            dr[n] = (int64_t)g->base[init->buf] + 4 * init->src[cb + cm[m0] + cn[nt * TN + n]];
+                        }
+                        dma(g, true, ACC, sr, dr, (size_t)nr, &bv);
+                        for (int64_t m = 1; m < mr; m++)
+                            for (int64_t n = 0; n < nr; n++, c_++) {
+                                sr[c_] = accb + m * TN + n;
+                                dr[c_] = accb + n;
+                            }
+                        vec_streams(g, DLC_ASIC_V_MOV, 0, 0, ACC, sr, ACC, dr, 0, NULL, c_, &bv);
                     }
-                dma(g, true, ACC, sr, dr, c_, &bv);
+                }
                 for (int64_t kt = 0; kt < KT; kt++) {
                     int64_t kr = K - kt * KL < KL ? K - kt * KL : KL;
-                    int64_t wslot;
-                    if (wresident) {
-                        wslot = nt * KT + kt;
-                    } else {
-                        wslot = g->wring++ % wslots;
-                        LOAD_WTILE(nt, kt, wslot);
-                    }
-                    dlc_asic_cmd w = {0};
-                    w.op = DLC_ASIC_OP_MAT_LOADW;
-                    w.waddr = (uint64_t)(wslot * wtile);
-                    w.k = (uint32_t)kr;
-                    w.n = (uint32_t)nr;
-                    w.wstride = (uint64_t)nr;
-                    access wa = {DLC_ASIC_BUF_WEIGHT, wslot * wtile, wslot * wtile + kr * nr, false};
-                    emit(g, w, &wa, 1);
                     int64_t at;
                     if (aresident) {
                         at = ahalf + kt * TMc * TK;
@@ -1434,27 +1584,50 @@ static int emit_contraction(cg *g, const sstmt *s, const contraction *ct) {
                         at = ring_alloc(g, DLC_ASIC_BUF_INPUT, mr * TK);
                         GATHER_A(kt, at);
                     }
-                    dlc_asic_cmd c = {0};
-                    c.op = DLC_ASIC_OP_MAT_GEMM;
-                    c.in = (uint64_t)at;
-                    c.in_si = (uint64_t)TK;
-                    c.m_inner = (uint32_t)mr;
-                    c.m_outer = 1;
-                    c.acc = (uint64_t)accb;
-                    c.acc_si = (uint64_t)TN;
-                    c.flags = DLC_ASIC_FLAG_ACCUMULATE;
-                    access ga[3] = {{DLC_ASIC_BUF_INPUT, at, at + (mr - 1) * TK + kr, false},
-                                    {ACC, accb, accb + (mr - 1) * TN + nr, true},
-                                    {ACC, accb, accb + (mr - 1) * TN + nr, false}};
-                    emit(g, c, ga, 3);
-                }
-                c_ = 0;
-                for (int64_t m = 0; m < mr; m++)
-                    for (int64_t n = 0; n < nr; n++, c_++) {
-                        sr[c_] = accb + m * TN + n;
-                        dr[c_] = (int64_t)g->base[ct->cbuf] + 4 * (cb + cm[m0 + m] + cn[nt * TN + n]);
+                    for (int64_t gi = 0; gi < gn; gi++) {
+                        int64_t nt = g0 + gi, nr = N - nt * TN < TN ? N - nt * TN : TN;
+                        int64_t wslot;
+                        if (wresident) {
+                            wslot = nt * KT + kt;
+                        } else {
+                            wslot = g->wring++ % wslots;
+                            LOAD_WTILE(nt, kt, wslot);
+                        }
+                        dlc_asic_cmd w = {0};
+                        w.op = DLC_ASIC_OP_MAT_LOADW;
+                        w.waddr = (uint64_t)(wslot * wtile);
+                        w.k = (uint32_t)kr;
+                        w.n = (uint32_t)nr;
+                        w.wstride = (uint64_t)nr;
+                        access wa = {DLC_ASIC_BUF_WEIGHT, wslot * wtile, wslot * wtile + kr * nr, false};
+                        emit(g, w, &wa, 1);
+                        /* zero init: the first multiply writes the accumulators */
+                        bool accum = !(kt == 0 && init->kind == INIT_ZERO);
+                        dlc_asic_cmd c = {0};
+                        c.op = DLC_ASIC_OP_MAT_GEMM;
+                        c.in = (uint64_t)at;
+                        c.in_si = (uint64_t)TK;
+                        c.m_inner = (uint32_t)mr;
+                        c.m_outer = 1;
+                        c.acc = (uint64_t)accs[gi];
+                        c.acc_si = (uint64_t)TN;
+                        c.flags = accum ? DLC_ASIC_FLAG_ACCUMULATE : 0;
+                        access ga[3] = {{DLC_ASIC_BUF_INPUT, at, at + (mr - 1) * TK + kr, false},
+                                        {ACC, accs[gi], accs[gi] + (mr - 1) * TN + nr, true},
+                                        {ACC, accs[gi], accs[gi] + (mr - 1) * TN + nr, false}};
+                        emit(g, c, ga, accum ? 3 : 2);
                     }
-                dma(g, false, ACC, sr, dr, c_, &bv);
+                }
+                for (int64_t gi = 0; gi < gn; gi++) {
+                    int64_t nt = g0 + gi, nr = N - nt * TN < TN ? N - nt * TN : TN;
+                    size_t c_ = 0;
+                    for (int64_t m = 0; m < mr; m++)
+                        for (int64_t n = 0; n < nr; n++, c_++) {
+                            sr[c_] = accs[gi] + m * TN + n;
+                            dr[c_] = (int64_t)g->base[ct->cbuf] + 4 * (cb + cm[m0 + m] + cn[nt * TN + n]);
+                        }
+                    dma(g, false, ACC, sr, dr, c_, &bv);
+                }
             }
         }
 #undef GATHER_A
@@ -1475,8 +1648,258 @@ static int emit_contraction(cg *g, const sstmt *s, const contraction *ct) {
     free(sr);
     free(dr);
     free(zr);
+    free(accs);
     dlc_vec_free(&bv);
     return rc;
+}
+
+/* ---------------------------------------------------------------- depthwise (vector) path */
+
+/* A depthwise convolution: C[c, u, v] += A[c, su*u + ku, sv*v + kv] * B[c, ku, kv] with
+ * one batch variable (the channel c), two row variables (u, v), two reduction variables
+ * paired with them by A's coefficients, and constant weights. The matrix unit would run it
+ * with one column of 32 busy (N = 1), so it runs on the vector unit. */
+typedef struct dwconv {
+    int c, u, v, ku, kv; /* indices into ct->v */
+    int64_t su, sv;      /* strides: A's coefficient of u = su * that of ku */
+    int64_t Hi, Wi;      /* input window extents */
+    uint8_t *keep;       /* guards (padding): input element (h, w) is read, else zero; NULL: all */
+} dwconv;
+
+static bool expr_uses_var(const dlc_expr *e, int var) {
+    switch (e->kind) {
+    case DLC_EXPR_VAR: return e->var == var;
+    case DLC_EXPR_UNARY: return expr_uses_var(e->un.a, var);
+    case DLC_EXPR_BINARY: return expr_uses_var(e->bin.a, var) || expr_uses_var(e->bin.b, var);
+    case DLC_EXPR_SELECT:
+        return expr_uses_var(e->sel.cond, var) || expr_uses_var(e->sel.a, var) || expr_uses_var(e->sel.b, var);
+    case DLC_EXPR_CAST: return expr_uses_var(e->cast.a, var);
+    case DLC_EXPR_LOAD: return true; /* data-dependent: not a padding guard */
+    default: return false;
+    }
+}
+
+/* The guards of a depthwise conv must be padding: a function of the input element
+ * (h, w) = (su*u + ku, sv*v + kv) alone, not of the channel. Evaluates them over the whole
+ * domain into d->keep, or returns false when two points reading one element disagree. */
+static bool depthwise_guards(const cg *g, const sstmt *s, const contraction *ct, dwconv *d) {
+    d->keep = NULL;
+    if (!s->nconds) return true;
+    for (int q = 0; q < s->nconds; q++)
+        if (expr_uses_var(s->conds[q], ct->v[d->c].var)) return false;
+    const cvar *U = &ct->v[d->u], *V = &ct->v[d->v], *KU = &ct->v[d->ku], *KV = &ct->v[d->kv];
+    if (d->Hi * d->Wi > MAX_POINTS) return false;
+    uint8_t *k = dlc_xmalloc((size_t)(d->Hi * d->Wi));
+    memset(k, 2, (size_t)(d->Hi * d->Wi)); /* 2: not reached by any point */
+    int64_t *vals = dlc_xcalloc((size_t)g->f->nvars + 1, sizeof *vals);
+    bool ok = true;
+    for (int64_t u = 0; u < U->ext && ok; u++)
+        for (int64_t ku = 0; ku < KU->ext && ok; ku++)
+            for (int64_t v = 0; v < V->ext && ok; v++)
+                for (int64_t kv = 0; kv < KV->ext && ok; kv++) {
+                    vals[U->var] = u;
+                    vals[KU->var] = ku;
+                    vals[V->var] = v;
+                    vals[KV->var] = kv;
+                    bool keep = true;
+                    for (int q = 0; q < s->nconds && keep && ok; q++)
+                        keep = (ieval(s->conds[q], vals, &ok) != 0) != s->neg[q];
+                    uint8_t *x = &k[(d->su * u + ku) * d->Wi + d->sv * v + kv];
+                    if (*x != 2 && *x != keep) ok = false;
+                    *x = keep;
+                }
+    free(vals);
+    if (!ok) {
+        free(k);
+        return false;
+    }
+    d->keep = k;
+    return true;
+}
+
+static bool match_depthwise(const cg *g, const sstmt *s, const contraction *ct, dwconv *d) {
+    if (!ct->dw || ct->nb != 1 || ct->nm != 2 || ct->nk != 2) return false;
+    if (g->f->bufs[ct->bbuf].kind != DLC_BUF_CONST || !g->f->bufs[ct->bbuf].data) return false;
+    for (int q = 0; q < ct->nv; q++)
+        if (ct->v[q].lo != 0) return false;
+    d->c = ct->bv_[0];
+    /* u: the row variable with the larger output coefficient */
+    bool mswap = llabs(ct->v[ct->mv[1]].cc) > llabs(ct->v[ct->mv[0]].cc);
+    d->u = ct->mv[mswap ? 1 : 0];
+    d->v = ct->mv[mswap ? 0 : 1];
+    for (int p = 0; p < 2; p++) {
+        d->ku = ct->kv[p];
+        d->kv = ct->kv[1 - p];
+        const cvar *U = &ct->v[d->u], *V = &ct->v[d->v], *KU = &ct->v[d->ku], *KV = &ct->v[d->kv];
+        if (KU->ca <= 0 || KV->ca <= 0 || U->ca % KU->ca || V->ca % KV->ca) continue;
+        d->su = U->ca / KU->ca;
+        d->sv = V->ca / KV->ca;
+        d->Hi = (U->ext - 1) * d->su + KU->ext;
+        d->Wi = (V->ext - 1) * d->sv + KV->ext;
+        if (d->su >= 1 && d->sv >= 1) return depthwise_guards(g, s, ct, d);
+    }
+    return false;
+}
+
+/* Channels-in-lanes schedule. A tile is TR output rows x all output columns x Ct channels.
+ * Its input window -- the (TR-1)*su + KU input rows it needs, full width -- is loaded
+ * once (one DMA: channels are contiguous in the NHWC layout) and reused by all KU*KV taps;
+ * the weights, packed at compile time as [channel tile][tap][channel], are loaded once per
+ * channel tile. Per output row and tap, one multiply-add `vec mul` with ACCUMULATE into
+ * the accumulator tile (inner loop over channels, outer over output columns with the
+ * input stride sv*Ct, weights broadcast with stride 0): every lane busy on one MAC per
+ * cycle, no per-element gathers. */
+static int emit_depthwise(cg *g, const sstmt *s, const contraction *ct, const dwconv *d, const cinit *init) {
+    const cvar *Cv = &ct->v[d->c], *U = &ct->v[d->u], *V = &ct->v[d->v], *KU = &ct->v[d->ku], *KV = &ct->v[d->kv];
+    const int64_t C = Cv->ext, Ho = U->ext, Wo = V->ext, KH = KU->ext, KW = KV->ext, T = KH * KW;
+    const int64_t Wi = (Wo - 1) * d->sv + KW, lanes = g->a->vector_lanes;
+    const int64_t capI = g->cap[DLC_ASIC_BUF_INPUT] / 2, capA = g->cap[ACC] / 2, capW = g->cap[DLC_ASIC_BUF_WEIGHT] / 2;
+    /* the widest channel tile (all channels, else multiples of the lanes) that leaves at
+     * least two output rows (or all) per tile; then as many rows as fit */
+    int64_t Ct = 0, TR = 0, want = Ho < 2 ? Ho : 2;
+    for (int64_t ct_ = C; ct_ >= 1; ct_ = ct_ == C ? (C - 1) / lanes * lanes : ct_ - lanes) {
+        if (ct_ <= 0) break;
+        int64_t tr = 0;
+        while (tr < Ho && (tr * d->su + KH) * Wi * ct_ <= capI && (tr + 1) * Wo * ct_ <= capA) tr++;
+        if (T * ct_ > capW || tr < 1) continue;
+        if (tr >= want || ct_ <= lanes) {
+            Ct = ct_;
+            TR = tr;
+            break;
+        }
+    }
+    if (Ct == 0 || Wo > MAX_EXT || Ct > MAX_EXT || TR * Wo > MAX_EXT)
+        return unsupported(g, "depthwise convolution too large for the scratchpads");
+    int64_t RT = (Ho + TR - 1) / TR;
+    TR = (Ho + RT - 1) / RT; /* balance the row tiles */
+    if (use_buffer(g, ct->abuf) != 0 || use_buffer(g, ct->cbuf) != 0) return -1;
+    if ((init->kind == INIT_ROW || init->kind == INIT_GATHER) && use_buffer(g, init->buf) != 0) return -1;
+    /* weights packed [channel tile][tap][channel] */
+    const float *w = (const float *)g->f->bufs[ct->bbuf].data->data;
+    float *pack = dlc_xmalloc((size_t)(C * T) * sizeof *pack);
+    uint64_t pack_addr = (g->dram_top + 63) / 64 * 64;
+    g->dram_top = pack_addr + (uint64_t)(C * T) * 4;
+    int64_t np = 0;
+    for (int64_t c0 = 0; c0 < C; c0 += Ct)
+        for (int64_t kh = 0; kh < KH; kh++)
+            for (int64_t kw = 0; kw < KW; kw++)
+                for (int64_t c = c0; c < C && c < c0 + Ct; c++)
+                    pack[np++] = w[ct->b0 + c * Cv->cb + kh * KU->cb + kw * KV->cb];
+    dlc_dlcx_add_const(g->p, pack_addr, pack, (uint64_t)np * 4);
+    free(pack);
+    int64_t nmax = (TR * d->su + KH) * Wi * Ct;
+    if (nmax < TR * Wo * Ct) nmax = TR * Wo * Ct;
+    int64_t *sr = dlc_xmalloc((size_t)nmax * sizeof *sr), *dr = dlc_xmalloc((size_t)nmax * sizeof *dr);
+    int64_t *zr = dlc_xmalloc((size_t)nmax * sizeof *zr);
+    block_vec bv = {0};
+    const uint32_t IN = DLC_ASIC_BUF_INPUT, WB = DLC_ASIC_BUF_WEIGHT;
+    for (int64_t c0 = 0; c0 < C; c0 += Ct) {
+        int64_t cr = C - c0 < Ct ? C - c0 : Ct;
+        int64_t wt = ring_alloc(g, WB, T * Ct);
+        for (int64_t i = 0; i < T * cr; i++) {
+            sr[i] = wt + i / cr * Ct + i % cr; /* packed by cr, placed by Ct */
+            dr[i] = (int64_t)pack_addr + 4 * (c0 * T + i);
+        }
+        dma(g, true, WB, sr, dr, (size_t)(T * cr), &bv);
+        for (int64_t u0 = 0; u0 < Ho; u0 += TR) {
+            int64_t ur = Ho - u0 < TR ? Ho - u0 : TR, hr = (ur - 1) * d->su + KH;
+            /* the input window [h][w][c], guarded-out elements (padding) zero-filled */
+            int64_t in = ring_alloc(g, IN, hr * Wi * Ct);
+            size_t n = 0, nz = 0;
+            for (int64_t hl = 0; hl < hr; hl++)
+                for (int64_t x = 0; x < Wi; x++) {
+                    int64_t h = u0 * d->su + hl;
+                    /* an element no point reads (2) is not loaded either */
+                    bool keep = !d->keep || d->keep[h * Wi + x] == 1;
+                    for (int64_t c = 0; c < cr; c++) {
+                        int64_t at = in + (hl * Wi + x) * Ct + c;
+                        if (keep) {
+                            sr[n] = at;
+                            dr[n++] = (int64_t)g->base[ct->abuf] +
+                                      4 * (ct->a0 + h * KU->ca + x * KV->ca + (c0 + c) * Cv->ca);
+                        } else {
+                            zr[nz++] = at;
+                        }
+                    }
+                }
+            vec_streams(g, DLC_ASIC_V_FILL, 0, 0, IN, zr, 0, NULL, 0, NULL, nz, &bv);
+            dma(g, true, IN, sr, dr, n, &bv);
+            /* accumulators [u][v][c], initialised */
+            int64_t acc = ring_alloc(g, ACC, TR * Wo * Ct);
+            size_t m = 0;
+            for (int64_t ul = 0; ul < ur; ul++)
+                for (int64_t x = 0; x < Wo; x++)
+                    for (int64_t c = 0; c < cr; c++, m++) {
+                        int64_t off = ct->c0 + (u0 + ul) * U->cc + x * V->cc + (c0 + c) * Cv->cc;
+                        sr[m] = acc + (ul * Wo + x) * Ct + c;
+                        dr[m] = init->kind == INIT_LOAD_C ? (int64_t)g->base[ct->cbuf] + 4 * off
+                                : init->kind == INIT_FILL || init->kind == INIT_ZERO ? 0
+                                : init->kind == INIT_ROW ? -1
+                                : (int64_t)g->base[init->buf] + 4 * init->src[off];
+                    }
+            if (init->kind == INIT_LOAD_C || init->kind == INIT_GATHER) {
+                dma(g, true, ACC, sr, dr, m, &bv);
+            } else if (init->kind == INIT_FILL) {
+                vec_streams(g, DLC_ASIC_V_FILL, 0, f32_bits(init->val), ACC, sr, 0, NULL, 0, NULL, m, &bv);
+            } else if (init->kind == INIT_ROW) {
+                /* per-channel bias: loaded once into the first position, broadcast over
+                 * the tile's other positions */
+                for (int64_t c = 0; c < cr; c++) {
+                    zr[c] = acc + c;
+                    dr[c] = (int64_t)g->base[init->buf] +
+                            4 * init->src[ct->c0 + u0 * U->cc + (c0 + c) * Cv->cc];
+                }
+                dma(g, true, ACC, zr, dr, (size_t)cr, &bv);
+                for (size_t i = 0; i < m; i++) dr[i] = acc + (int64_t)(i % (size_t)cr);
+                vec_streams(g, DLC_ASIC_V_MOV, 0, 0, ACC, sr + cr, ACC, dr + cr, 0, NULL, m - (size_t)cr, &bv);
+            }
+            /* zero init: the first tap's multiply writes the accumulators */
+            for (int64_t ul = 0; ul < ur; ul++)
+                for (int64_t kh = 0; kh < KH; kh++)
+                    for (int64_t kw = 0; kw < KW; kw++) {
+                        int64_t src = in + (((ul * d->su + kh) * Wi) + kw) * Ct;
+                        int64_t dst = acc + ul * Wo * Ct;
+                        bool first = init->kind == INIT_ZERO && kh == 0 && kw == 0;
+                        dlc_asic_cmd c = {0};
+                        c.op = DLC_ASIC_OP_VEC;
+                        c.func = DLC_ASIC_V_MUL;
+                        c.flags = first ? 0 : DLC_ASIC_FLAG_ACCUMULATE;
+                        c.n_inner = (uint32_t)cr;
+                        c.n_outer = (uint32_t)Wo;
+                        c.dst_buf = ACC;
+                        c.dst = (uint64_t)dst;
+                        c.dst_si = 1;
+                        c.dst_so = (uint64_t)Ct;
+                        c.src0_buf = IN;
+                        c.src0 = (uint64_t)src;
+                        c.src0_si = 1;
+                        c.src0_so = (uint64_t)(d->sv * Ct);
+                        c.src1_buf = WB;
+                        c.src1 = (uint64_t)(wt + (kh * KW + kw) * Ct);
+                        c.src1_si = 1;
+                        c.src1_so = 0;
+                        access ma[4] = {{ACC, dst, dst + (Wo - 1) * Ct + cr, true},
+                                        {IN, src, src + (Wo - 1) * d->sv * Ct + cr, false},
+                                        {WB, (int64_t)c.src1, (int64_t)c.src1 + cr, false},
+                                        {ACC, dst, dst + (Wo - 1) * Ct + cr, false}};
+                        emit(g, c, ma, first ? 3 : 4);
+                    }
+            m = 0;
+            for (int64_t ul = 0; ul < ur; ul++)
+                for (int64_t x = 0; x < Wo; x++)
+                    for (int64_t c = 0; c < cr; c++, m++) {
+                        sr[m] = acc + (ul * Wo + x) * Ct + c;
+                        dr[m] = (int64_t)g->base[ct->cbuf] +
+                                4 * (ct->c0 + (u0 + ul) * U->cc + x * V->cc + (c0 + c) * Cv->cc);
+                    }
+            dma(g, false, ACC, sr, dr, m, &bv);
+        }
+    }
+    free(sr);
+    free(dr);
+    free(zr);
+    dlc_vec_free(&bv);
+    return 0;
 }
 
 /* ---------------------------------------------------------------- driver */
@@ -1562,11 +1985,34 @@ int dlc_asic_compile(const dlc_loop_func *f, const dlc_asic_arch *arch, dlc_dlcx
         g.loc = s->loc;
         g.layer = layer_for(&g, s->loc);
         contraction ct;
-        if (match_contraction(&g, s, &ct)) {
-            if (emit_contraction(&g, s, &ct) != 0) goto out;
-        } else if (emit_generic(&g, s) != 0) {
-            goto out;
+        dwconv dw = {0};
+        if (match_contraction(&g, s, &ct) && (!ct.dw || match_depthwise(&g, s, &ct, &dw))) {
+            cinit in = {INIT_LOAD_C, 0, 0, NULL};
+            int r = ct.dw ? emit_depthwise(&g, s, &ct, &dw, &in) : emit_contraction(&g, s, &ct, &in);
+            free(dw.keep);
+            if (r != 0) goto out;
+            continue;
         }
+        /* an initialisation of the next statement's contraction is fused into it */
+        const sstmt *n = i + 1 < ss.len ? &ss.data[i + 1] : NULL;
+        if (n && match_contraction(&g, n, &ct) && (!ct.dw || match_depthwise(&g, n, &ct, &dw))) {
+            cinit in;
+            match_init(&g, s, &ct, &in);
+            int r = 0;
+            if (in.kind != INIT_LOAD_C) {
+                g.loc = n->loc;
+                g.layer = layer_for(&g, g.loc);
+                r = ct.dw ? emit_depthwise(&g, n, &ct, &dw, &in) : emit_contraction(&g, n, &ct, &in);
+            }
+            free(in.src);
+            free(dw.keep);
+            if (r != 0) goto out;
+            if (in.kind != INIT_LOAD_C) {
+                i++;
+                continue;
+            }
+        }
+        if (emit_generic(&g, s) != 0) goto out;
     }
     p->dram_bytes = (g.dram_top + 63) / 64 * 64;
     if (p->dram_bytes > (uint64_t)arch->dram_bytes) {

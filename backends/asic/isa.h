@@ -48,6 +48,9 @@
  *   vec       func over a 2-level loop (o<n_outer, i<n_inner):
  *               d = dst + o*dst_so + i*dst_si, s0 = src0 + o*s0_so + i*s0_si, s1 likewise
  *             binary:  dst[d] = f(src0[s0], src1[s1])     (or f(src0[s0], imm) with flag IMM)
+ *             mul with flag ACCUMULATE: dst[d] = dst[d] + src0[s0] * src1[s1] (multiply-add
+ *                      lanes; the product is rounded to fp32, then the sum). ACCUMULATE is
+ *                      valid on mul and the reductions only.
  *             unary:   dst[d] = f(src0[s0])
  *             fill:    dst[d] = imm
  *             reduce:  dst[dst + o*dst_so] = f over i of src0[s0]; with flag ACCUMULATE the
@@ -100,7 +103,7 @@ typedef enum dlc_asic_opcode {
 } dlc_asic_opcode;
 
 /* Command flags (field `flags`). */
-#define DLC_ASIC_FLAG_ACCUMULATE 0x1u /* mat.gemm: acc +=; vec reduce: fold in the old dst */
+#define DLC_ASIC_FLAG_ACCUMULATE 0x1u /* mat.gemm: acc +=; vec reduce: fold in the old dst; vec mul: dst += */
 #define DLC_ASIC_FLAG_IMM 0x2u        /* vec binary: second operand is `imm` (fp32 bits) */
 #define DLC_ASIC_FLAGS_VALID 0x3u
 
@@ -304,6 +307,9 @@ static inline bool dlc_asic_cmd_check(const dlc_asic_cmd *c, const char **why) {
         w = "a token bit names the command's own engine";
     else if (c->flags & ~DLC_ASIC_FLAGS_VALID) w = "unknown flag bits";
     else if (c->op == DLC_ASIC_OP_VEC && c->func >= DLC_ASIC_V_COUNT) w = "unknown vector function";
+    else if (c->op == DLC_ASIC_OP_VEC && (c->flags & DLC_ASIC_FLAG_ACCUMULATE) && c->func != DLC_ASIC_V_MUL &&
+             dlc_asic_vfunc_kind(c->func) != DLC_ASIC_VK_REDUCE)
+        w = "flag ACCUMULATE on a vector function other than mul or a reduction";
     else if ((c->op == DLC_ASIC_OP_DMA_LOAD || c->op == DLC_ASIC_OP_DMA_STORE) &&
              c->buf >= DLC_ASIC_BUF_COUNT) w = "unknown scratchpad buffer";
     else if (c->op == DLC_ASIC_OP_VEC && (c->dst_buf >= DLC_ASIC_BUF_COUNT ||

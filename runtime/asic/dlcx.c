@@ -463,7 +463,7 @@ char *dlc_asic_cmd_format(const dlc_asic_cmd *c) {
         dlc_strbuf_printf(&sb, "vec.%s %s[%" PRIu64 " s=%" PRIu64 ",%" PRIu64 "] %s",
                           dlc_asic_vfunc_name(c->func), dlc_asic_buf_name(c->dst_buf), c->dst,
                           c->dst_si, c->dst_so,
-                          k == DLC_ASIC_VK_REDUCE && (c->flags & DLC_ASIC_FLAG_ACCUMULATE) ? "<+" : "<-");
+                          !(c->flags & DLC_ASIC_FLAG_ACCUMULATE) ? "<-" : k == DLC_ASIC_VK_REDUCE ? "<+" : "+=");
         if (k == DLC_ASIC_VK_FILL) {
             dlc_strbuf_printf(&sb, " %.9g", (double)imm_f32(c->imm));
         } else {

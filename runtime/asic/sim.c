@@ -347,6 +347,7 @@ static int exec_vec(sim *s, size_t i, const dlc_asic_cmd *c, dlc_asic_counters *
     bool red = kind == DLC_ASIC_VK_REDUCE, accf = c->flags & DLC_ASIC_FLAG_ACCUMULATE;
     bool use1 = kind == DLC_ASIC_VK_BINARY && !(c->flags & DLC_ASIC_FLAG_IMM);
     bool use0 = kind != DLC_ASIC_VK_FILL;
+    bool mac = !red && accf; /* mul with ACCUMULATE (the only other kind the decoder admits) */
     uint64_t dend = red ? walk_end(c->dst, c->n_outer, c->dst_so, 1, 0, 1)
                         : walk_end(c->dst, c->n_outer, c->dst_so, c->n_inner, c->dst_si, 1);
     if (check_spad(s, i, c->dst_buf, dend, "the destination") != 0) return -1;
@@ -373,7 +374,9 @@ static int exec_vec(sim *s, size_t i, const dlc_asic_cmd *c, dlc_asic_counters *
         for (uint64_t j = 0; j < c->n_inner; j++) {
             float x = use0 ? S0[c->src0 + o * c->src0_so + j * c->src0_si] : 0.0f;
             float y = use1 ? S1[c->src1 + o * c->src1_so + j * c->src1_si] : imm;
-            D[c->dst + o * c->dst_so + j * c->dst_si] = round_operand(s, c->dst_buf, vfunc(c->func, x, y));
+            float *d = &D[c->dst + o * c->dst_so + j * c->dst_si];
+            float r = vfunc(c->func, x, y);
+            *d = round_operand(s, c->dst_buf, mac ? *d + r : r);
         }
     }
     k->vector_ops[vclass(c->func)] += n;
@@ -381,7 +384,8 @@ static int exec_vec(sim *s, size_t i, const dlc_asic_cmd *c, dlc_asic_counters *
     if (use1) k->sram_read_bytes[c->src1_buf] += n * s->es[c->src1_buf];
     int64_t nd = red ? (int64_t)c->n_outer : n;
     k->sram_write_bytes[c->dst_buf] += nd * s->es[c->dst_buf];
-    if (red && accf) k->sram_read_bytes[c->dst_buf] += nd * s->es[c->dst_buf];
+    if (accf) k->sram_read_bytes[c->dst_buf] += nd * s->es[c->dst_buf];
+    if (mac) k->vector_ops[0] += n; /* the add of the multiply-add */
     return 0;
 }
 

@@ -88,6 +88,12 @@ Test(isa, rejects_bad_commands) {
     cr_assert_not(dlc_asic_decode(enc, &d, &why));
     cr_assert(strstr(why, "opcode"), "%s", why);
     c = asic_vec(DLC_ASIC_V_ADD, 0, 0, 0, 0, 0, 0, 0, 4);
+    c.flags = DLC_ASIC_FLAG_ACCUMULATE; /* only mul and the reductions accumulate */
+    cr_assert_not(dlc_asic_encode(&c, enc, &why));
+    cr_assert(strstr(why, "ACCUMULATE"), "%s", why);
+    c.func = DLC_ASIC_V_MUL;
+    cr_assert(dlc_asic_encode(&c, enc, NULL));
+    c = asic_vec(DLC_ASIC_V_ADD, 0, 0, 0, 0, 0, 0, 0, 4);
     cr_assert(dlc_asic_encode(&c, enc, NULL));
     enc[DLC_ASIC_CMD_BYTES - 1] = 1; /* reserved */
     cr_assert_not(dlc_asic_decode(enc, &d, &why));
@@ -441,6 +447,62 @@ Test(sim, relu_add_vector_unit) {
     dlc_asic_outputs_free(out, nout);
     dlc_tensor_free(in[0]);
     dlc_tensor_free(in[1]);
+    dlc_dlcx_program_free(&p);
+}
+
+/* vec mul with ACCUMULATE is a multiply-add: acc += x * w, w broadcast over rows (stride 0),
+ * one lane operation per element, costed as a mul and an add. */
+Test(sim, vector_multiply_add) {
+    dlc_asic_arch a;
+    dlc_asic_arch_default(&a);
+    dlc_dlcx_program p;
+    dlc_dlcx_program_init(&p, &a);
+    const uint32_t R = 10, C = 40, n = R * C;
+    p.dram_bytes = 4 * (3 * n + C);
+    int64_t dx[1] = {n}, dw[1] = {C};
+    dlc_dlcx_add_io(&p, "x", false, DLC_F32, 1, dx, 0);
+    dlc_dlcx_add_io(&p, "w", false, DLC_F32, 1, dw, 4 * n);
+    dlc_dlcx_add_io(&p, "z", false, DLC_F32, 1, dx, 4 * (n + C));
+    dlc_dlcx_add_io(&p, "out", true, DLC_F32, 1, dx, 4 * (2 * n + C));
+    uint32_t l = (uint32_t)dlc_dlcx_add_layer(&p, "dw", "Conv");
+    dlc_asic_cmd c = asic_dma(DLC_ASIC_OP_DMA_LOAD, l, DLC_ASIC_BUF_INPUT, 0, n, 0, 4 * n, 1, n);
+    dlc_dlcx_add_cmd(&p, &c);
+    c = asic_dma(DLC_ASIC_OP_DMA_LOAD, l, DLC_ASIC_BUF_WEIGHT, 0, C, 4 * n, 4 * C, 1, C);
+    dlc_dlcx_add_cmd(&p, &c);
+    c = asic_dma(DLC_ASIC_OP_DMA_LOAD, l, DLC_ASIC_BUF_ACC, 0, n, 4 * (n + C), 4 * n, 1, n);
+    c.push = E_VEC;
+    dlc_dlcx_add_cmd(&p, &c);
+    c = asic_vec(DLC_ASIC_V_MUL, l, DLC_ASIC_BUF_ACC, 0, DLC_ASIC_BUF_INPUT, 0, DLC_ASIC_BUF_WEIGHT, 0, C);
+    c.n_outer = R;
+    c.dst_so = c.src0_so = C;
+    c.src1_so = 0;
+    c.flags = DLC_ASIC_FLAG_ACCUMULATE;
+    c.pop = E_LOAD;
+    c.push = E_STORE;
+    dlc_dlcx_add_cmd(&p, &c);
+    c = asic_dma(DLC_ASIC_OP_DMA_STORE, l, DLC_ASIC_BUF_ACC, 0, n, 4 * (2 * n + C), 4 * n, 1, n);
+    c.pop = E_VEC;
+    dlc_dlcx_add_cmd(&p, &c);
+    char *text = dlc_dlcx_disasm(&p);
+    cr_assert(strstr(text, "vec.mul acc[0 s=1,40] += input[0"), "%s", text);
+    free(text);
+    dlc_tensor *in[3] = {rand_tensor(1, dx, 3), rand_tensor(1, dw, 4), rand_tensor(1, dx, 5)};
+    dlc_tensor **out;
+    size_t nout;
+    dlc_asic_report *r = run_ok(&p, &a, in, 3, &out, &nout);
+    const float *x = in[0]->data, *w = in[1]->data, *z = in[2]->data, *o = out[0]->data;
+    for (uint32_t i = 0; i < n; i++) {
+        volatile float prod = x[i] * w[i % C]; /* rounded, then added (no contraction) */
+        cr_assert_eq(o[i], z[i] + prod, "element %u: %g", i, o[i]);
+    }
+    cr_assert_eq(r->total.vector_ops[1], n, "one mul per element");
+    cr_assert_eq(r->total.vector_ops[0], n, "one add per element");
+    cr_assert_eq(r->engines[DLC_ASIC_ENGINE_VECTOR].busy, (n + 31) / 32);
+    /* the old accumulators by the multiply-add, then the store */
+    cr_assert_eq(r->total.sram_read_bytes[DLC_ASIC_BUF_ACC], 2 * 4 * n, "the old accumulators are read");
+    dlc_asic_report_free(r);
+    dlc_asic_outputs_free(out, nout);
+    for (int i = 0; i < 3; i++) dlc_tensor_free(in[i]);
     dlc_dlcx_program_free(&p);
 }
 

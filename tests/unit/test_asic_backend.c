@@ -269,3 +269,106 @@ Test(asic_backend, double_buffering_overlaps_dma_and_matrix) {
     cr_assert(util > 0.5, "matrix utilisation %g", util);
     dlc_asic_report_free(r);
 }
+
+Test(asic_backend, bias_init_fused_into_accumulators) {
+    /* `y = b[j]` then `y += x * w`: the accumulators start from the bias row (loaded once
+     * per tile, broadcast by the vector unit), not from a vector pass over y and a DRAM
+     * round trip. DRAM payload: x, w and the bias row once each, y stored once. */
+    dlc_asic_report *r = check_against_interp(
+        "func @f(%x: f32[64,40], %w: f32[40,70], %b: f32[70]) -> (%y: f32[64,70]) {\n"
+        "  for %i = 0 to 64 loc(\"gemm\") {\n"
+        "    for %j = 0 to 70 { %y[%i, %j] = %b[%j] }\n"
+        "    for %k = 0 to 40 { for %j2 = 0 to 70 {\n"
+        "      %y[%i, %j2] += %x[%i, %k] * %w[%k, %j2] } }\n"
+        "  }\n"
+        "}\n",
+        1e-5, true);
+    cr_assert_eq(r->total.macs, 64 * 40 * 70);
+    cr_assert_eq(r->total.dram_payload_bytes, 4 * (64 * 40 + 40 * 70 + 70 + 64 * 70));
+    cr_assert_eq(r->total.vector_ops[0], 63 * 70, "one broadcast move per output of rows 1..63");
+    dlc_asic_report_free(r);
+}
+
+Test(asic_backend, zero_init_is_the_first_multiply) {
+    dlc_asic_report *r = check_against_interp(
+        "func @f(%x: f32[64,40], %w: f32[40,70]) -> (%y: f32[64,70]) {\n"
+        "  for %i = 0 to 64 loc(\"mm\") { for %j = 0 to 70 { %y[%i, %j] = 0.0:f32 } }\n"
+        "  for %i2 = 0 to 64 loc(\"mm\") { for %k = 0 to 40 { for %j2 = 0 to 70 {\n"
+        "    %y[%i2, %j2] += %x[%i2, %k] * %w[%k, %j2] } } }\n"
+        "}\n",
+        1e-5, true);
+    cr_assert_eq(r->total.dram_payload_bytes, 4 * (64 * 40 + 40 * 70 + 64 * 70));
+    cr_assert_eq(r->total.vector_ops[0] + r->total.vector_ops[1] + r->total.vector_ops[2], 0);
+    dlc_asic_report_free(r);
+}
+
+Test(asic_backend, init_not_covering_the_output_is_not_fused) {
+    /* the init writes only half of y: y must be loaded as it is (the rest is y's initial
+     * zeros), so the result still matches */
+    check_against_interp("func @f(%x: f32[8,40], %w: f32[40,16]) -> (%y: f32[8,16]) {\n"
+                         "  for %i = 0 to 4 loc(\"mm\") { for %j = 0 to 16 { %y[%i, %j] = 1.5:f32 } }\n"
+                         "  for %i2 = 0 to 8 loc(\"mm\") { for %k = 0 to 40 { for %j2 = 0 to 16 {\n"
+                         "    %y[%i2, %j2] += %x[%i2, %k] * %w[%k, %j2] } } }\n"
+                         "}\n",
+                         1e-5, false);
+}
+
+/* A depthwise 3x3 convolution as lowered (bias init, padding guards), 40 channels (more
+ * than the lanes), stride 2, on a ReLU output (an NHWC temporary). */
+static char *depthwise_text(int C, int H, int s, bool pad, bool bias) {
+    int Ho = pad ? (H + 2 - 3) / s + 1 : (H - 3) / s + 1, P = pad ? 1 : 0;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&text, &len);
+    fprintf(fp, "func @f(%%x: f32[1,%d,%d,%d]) -> (%%y: f32[1,%d,%d,%d]) {\n", C, H, H, C, Ho, Ho);
+    fprintf(fp, "  temp %%r : f32[1,%d,%d,%d]\n  temp %%c : f32[1,%d,%d,%d]\n", C, H, H, C, Ho, Ho);
+    fprintf(fp, "  const %%w : f32[%d,1,3,3] = dense<[", C);
+    for (int i = 0; i < C * 9; i++) fprintf(fp, "%s%g", i ? ", " : "", ((i * 7) % 11 - 5) * 0.25);
+    fprintf(fp, "]>\n  const %%b : f32[%d] = dense<[", C);
+    for (int i = 0; i < C; i++) fprintf(fp, "%s%g", i ? ", " : "", (i % 5) * 0.5 - 1);
+    fprintf(fp, "]>\n  for %%m0 = 0 to %d loc(\"relu\") { for %%h0 = 0 to %d { for %%w0 = 0 to %d {\n"
+                "    %%r[0, %%m0, %%h0, %%w0] = max(%%x[0, %%m0, %%h0, %%w0], 0.0:f32) } } }\n",
+            C, H, H);
+    fprintf(fp, "  for %%m = 0 to %d loc(\"dwconv\") {\n", C);
+    fprintf(fp, "    for %%i = 0 to %d { for %%j = 0 to %d { %%c[0, %%m, %%i, %%j] = %s } }\n", Ho, Ho,
+            bias ? "%b[%m]" : "0.0:f32");
+    fprintf(fp, "    for %%kh = 0 to 3 { for %%kw = 0 to 3 { for %%i1 = 0 to %d { for %%j1 = 0 to %d {\n", Ho, Ho);
+    if (pad)
+        fprintf(fp, "      if (%%i1 * %d + %%kh - 1 >= 0 && %%i1 * %d + %%kh - 1 < %d && (%%j1 * %d + %%kw - 1 >= 0 && "
+                    "%%j1 * %d + %%kw - 1 < %d)) {\n",
+                s, s, H, s, s, H);
+    fprintf(fp, "        %%c[0, %%m, %%i1, %%j1] += %%r[0, %%m, %%i1 * %d + %%kh - %d, %%j1 * %d + %%kw - %d] * "
+                "%%w[%%m, 0, %%kh, %%kw]\n",
+            s, P, s, P);
+    fprintf(fp, "%s    } } } }\n  }\n", pad ? "      }\n" : "");
+    fprintf(fp, "  for %%m2 = 0 to %d loc(\"relu2\") { for %%i2 = 0 to %d { for %%j2 = 0 to %d {\n"
+                "    %%y[0, %%m2, %%i2, %%j2] = max(%%c[0, %%m2, %%i2, %%j2], 0.0:f32) } } }\n}\n",
+            C, Ho, Ho);
+    fclose(fp);
+    return text;
+}
+
+static void check_depthwise(int C, int H, int s, bool pad, bool bias) {
+    char *text = depthwise_text(C, H, s, pad, bias);
+    dlc_asic_report *r = check_against_interp(text, 1e-5, true);
+    int Ho = pad ? (H + 2 - 3) / s + 1 : (H - 3) / s + 1;
+    int64_t macs = (int64_t)C * Ho * Ho * 9;
+    cr_assert_eq(r->total.macs, 0, "not on the matrix unit");
+    const dlc_asic_layer_stats *L = NULL;
+    for (size_t i = 0; i < r->nlayers; i++)
+        if (strcmp(r->layers[i].name, "dwconv") == 0) L = &r->layers[i];
+    cr_assert(L);
+    /* one multiply-add lane operation per MAC (the first tap of a zero init only multiplies) */
+    cr_assert_eq(L->c.vector_ops[1], macs, "%lld muls", (long long)L->c.vector_ops[1]);
+    /* the input window is loaded once per tile, not once per tap: less than 2x the input */
+    cr_assert(L->c.dram_payload_bytes < 4 * (2 * C * H * H + C * 9 + C + C * Ho * Ho), "%lld bytes",
+              (long long)L->c.dram_payload_bytes);
+    dlc_asic_report_free(r);
+    free(text);
+}
+
+Test(asic_backend, depthwise_conv_on_vector_lanes) {
+    check_depthwise(40, 9, 2, true, true);
+    check_depthwise(70, 12, 1, false, false);
+    check_depthwise(8, 20, 3, true, true);
+}

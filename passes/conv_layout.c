@@ -1,0 +1,130 @@
+/* Convolution layout passes for targets that run convolutions as loops (the CPU).
+ *
+ * explicit-pad: a padded Conv becomes Pad (constant 0) followed by an unpadded Conv.
+ *
+ * Why: a padded convolution's accumulation loops need a bounds guard on the input position
+ * (lower_conv.c); the guard sits inside the innermost loops, so they neither vectorise cleanly
+ * nor register-tile into a straight-line micro-kernel. Copying the input once into a
+ * zero-bordered buffer (as im2col-based runtimes do) moves all guards into the cheap copy.
+ * Zeros contribute 0 * w to the sums, so results are unchanged (up to the sign of a zero and
+ * 0 * inf, where ONNX Runtime's explicit padding behaves the same way).
+ *
+ * Only float convolutions with fully known shapes are rewritten; integer and quantised
+ * convolutions keep their guards. The CPU target runs this before lowering (its default
+ * pipeline); targets that handle padding in hardware (the accelerator's im2col DMA) do not.
+ *
+ * pack-conv-weights: constant f32 weights W[M, C, k...] of an ungrouped Conv are repacked at
+ * compile time into blocks of B output channels, W'[M/B, C, k..., B], and the Conv gets the
+ * attribute weight_block = B (lower_conv.c, infer_ops.c). B is two vector registers of
+ * floats (16 with AVX2), or one if M is not a multiple of two. The packed weight is read with
+ * unit stride along the output channel, so isl-tile can vectorise a convolution over output
+ * channels with rows of output pixels in registers, the layout oneDNN and XNNPACK use; the
+ * image width (56, 28, 14, 7 in ResNet-18) then no longer has to fill vectors. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/passes.h"
+
+/* True if node n is a Conv this pass should rewrite; *pads receives its pads attribute. */
+static bool wants_explicit_pad(const dlc_graph *g, const dlc_node *n, const int64_t **pads) {
+    if (!n->op || strcmp(n->op, "Conv") != 0 || n->domain[0] || n->ninputs < 2) return false;
+    if (n->inputs[0] < 0 || n->outputs[0] < 0) return false;
+    const dlc_value *x = &g->values[n->inputs[0]];
+    if (!dlc_dtype_is_float(x->dtype) || !dlc_value_shape_known(x) || x->rank < 3) return false;
+    size_t cnt = 0;
+    *pads = dlc_node_attr_ints(n, "pads", &cnt);
+    if (!*pads || cnt != (size_t)(2 * (x->rank - 2))) return false;
+    bool any = false;
+    for (size_t k = 0; k < cnt; k++) {
+        if ((*pads)[k] < 0) return false;
+        if ((*pads)[k] > 0) any = true;
+    }
+    return any;
+}
+
+int dlc_explicit_pad(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err) {
+    (void)opts;
+    int nnodes = g->nnodes; /* nodes added below are Pads: not revisited */
+    for (int i = 0; i < nnodes; i++) {
+        const int64_t *cpads;
+        if (!wants_explicit_pad(g, &g->nodes[i], &cpads)) continue;
+        const dlc_value *x = &g->values[g->nodes[i].inputs[0]];
+        int r = x->rank, s = r - 2;
+        int64_t pads[2 * DLC_MAX_RANK] = {0}, dims[DLC_MAX_RANK];
+        for (int d = 0; d < r; d++) dims[d] = x->dims[d];
+        for (int d = 0; d < s; d++) {
+            pads[2 + d] = cpads[d];
+            pads[r + 2 + d] = cpads[s + d];
+            dims[2 + d] += cpads[d] + cpads[s + d];
+        }
+        dlc_dtype t = x->dtype;
+        int xin = g->nodes[i].inputs[0];
+        char hint[256];
+        snprintf(hint, sizeof hint, "%s.padded", g->values[xin].name);
+        char *vname = dlc_graph_unique_name(g, hint);
+        int pv = dlc_graph_add_value(g, vname);
+        free(vname);
+        dlc_value_set_type(&g->values[pv], t, r, dims);
+        snprintf(hint, sizeof hint, "%s.pad", g->nodes[i].name);
+        char *nname = dlc_graph_unique_name(g, hint);
+        int pn = dlc_graph_add_node(g, "Pad", nname, &xin, 1, &pv, 1);
+        free(nname);
+        dlc_node_set_attr_string(&g->nodes[pn], "mode", "constant");
+        dlc_node_set_attr_ints(&g->nodes[pn], "pads", pads, (size_t)(2 * r));
+        dlc_node_set_attr_float(&g->nodes[pn], "value", 0.0);
+        dlc_node *conv = &g->nodes[i]; /* after the adds: they may move g->nodes */
+        conv->inputs[0] = pv;
+        int64_t zeros[2 * DLC_MAX_RANK] = {0};
+        dlc_node_set_attr_ints(conv, "pads", zeros, (size_t)(2 * s));
+    }
+    return dlc_graph_sort(g, err);
+}
+
+/* Output-channel block for M channels: two vectors of floats if they divide M, else one. */
+static int64_t weight_block(int64_t M, const dlc_pass_options *opts) {
+    int64_t lanes = opts && opts->vector_bytes > 0 ? opts->vector_bytes / 4 : 8;
+    if (lanes < 1) return 0;
+    if (M % (2 * lanes) == 0) return 2 * lanes;
+    if (M % lanes == 0) return lanes;
+    return 0;
+}
+
+int dlc_pack_conv_weights(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err) {
+    for (int i = 0; i < g->nnodes; i++) {
+        dlc_node *n = &g->nodes[i];
+        if (!n->op || strcmp(n->op, "Conv") != 0 || n->domain[0] || n->ninputs < 2) continue;
+        if (n->inputs[1] < 0 || dlc_node_attr_int(n, "group", 1) != 1 ||
+            dlc_node_attr_int(n, "weight_block", 0) != 0)
+            continue;
+        const dlc_value *w = &g->values[n->inputs[1]];
+        if (!w->data || w->dtype != DLC_F32 || w->rank < 3 || w->rank + 1 > DLC_MAX_RANK) continue;
+        const dlc_tensor *wt = w->data;
+        int64_t M = wt->dims[0], C = wt->dims[1], K = 1;
+        for (int d = 2; d < wt->rank; d++) K *= wt->dims[d];
+        int64_t B = weight_block(M, opts);
+        if (B <= 0 || M == 0 || C == 0 || K == 0) continue;
+        int64_t dims[DLC_MAX_RANK];
+        dims[0] = M / B;
+        for (int d = 1; d < wt->rank; d++) dims[d] = wt->dims[d];
+        dims[wt->rank] = B;
+        dlc_tensor *packed = dlc_tensor_new(DLC_F32, wt->rank + 1, dims, err);
+        if (!packed) return -1;
+        const float *src = wt->data;
+        float *dst = packed->data;
+        for (int64_t m = 0; m < M; m++)
+            for (int64_t ck = 0; ck < C * K; ck++)
+                dst[((m / B) * C * K + ck) * B + m % B] = src[m * C * K + ck];
+        char hint[256];
+        snprintf(hint, sizeof hint, "%s.packed", w->name);
+        char *vname = dlc_graph_unique_name(g, hint);
+        int pv = dlc_graph_add_value(g, vname);
+        free(vname);
+        dlc_value_take_data(&g->values[pv], packed);
+        n = &g->nodes[i]; /* (values moved, nodes did not; re-read for clarity) */
+        n->inputs[1] = pv;
+        dlc_node_set_attr_int(n, "weight_block", B);
+    }
+    dlc_graph_compact(g); /* drops weights nothing reads any more */
+    return 0;
+}
