@@ -150,7 +150,8 @@ Test(pipeline, unknown_pass_lists_known) {
     dlc_loop_func *f = NULL;
     cr_assert_lt(dlc_pipeline_run("infer-shapes,frobnicate", &G, &f, NULL, NULL, NULL, &E), 0);
     cr_assert_str_eq(E.msg, "unknown pass 'frobnicate' (known passes: infer-shapes, fold-constants, "
-                            "dce, check-static, lower, isl-roundtrip, isl-schedule, isl-tile, plan-memory)");
+                            "dce, check-static, explicit-pad, pack-conv-weights, lower, isl-roundtrip, "
+                            "isl-schedule, isl-tile, isl-tile-contractions, plan-memory)");
     /* Nothing ran: the names are checked before any pass. */
     cr_assert_eq(val("y")->rank, -1);
     dlc_error_clear(&E);
@@ -300,4 +301,22 @@ Test(pipeline, parsed_text_graph) {
     free(printed);
     free(again);
     dlc_graph_free(g2);
+}
+
+/* A target's own passes split around lowering: graph passes before it, loop passes after. */
+Test(pipeline, compose_target_passes) {
+    dlc_error err = {0};
+    char *p = dlc_pipeline_compose("explicit-pad,plan-memory,pack-conv-weights", &err);
+    cr_assert_not_null(p, "%s", err.msg);
+    cr_assert_str_eq(p, "infer-shapes,fold-constants,dce,check-static,explicit-pad,pack-conv-weights,"
+                        "lower,plan-memory");
+    free(p);
+    p = dlc_pipeline_compose("", &err);
+    cr_assert_str_eq(p, DLC_DEFAULT_GRAPH_PIPELINE);
+    free(p);
+    cr_assert_null(dlc_pipeline_compose("lower", &err));
+    cr_assert(strstr(err.msg, "'lower'") != NULL, "%s", err.msg);
+    dlc_error_clear(&err);
+    cr_assert_null(dlc_pipeline_compose("plan-memory,nope", &err));
+    cr_assert(strstr(err.msg, "unknown pass 'nope'") != NULL, "%s", err.msg);
 }
