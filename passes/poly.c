@@ -1224,7 +1224,6 @@ static isl_stat count_invariant(isl_map *acc, void *user) {
 typedef struct member_info {
     tile_ctx *t;
     isl_union_pw_aff *upa;
-    int reuse;      /* reads that stay put along the member */
     bool reduction; /* every reduction statement's target stays put along it (and there is one) */
     bool other;     /* some statement's target moves along it, or it is not a plain iterator */
     int nred;
@@ -1243,11 +1242,6 @@ static isl_stat member_stmt(isl_set *dom, void *user) {
     if (var < 0) {
         mi->other = true;
     } else {
-        score_ctx rd = {.var = var};
-        isl_union_map *r = isl_union_map_intersect_domain(isl_union_map_copy(p->reads), isl_union_set_copy(us));
-        isl_union_map_foreach_map(r, count_invariant, &rd);
-        isl_union_map_free(r);
-        mi->reuse += rd.score;
         score_ctx wr = {.var = var};
         isl_union_map *w = isl_union_map_intersect_domain(isl_union_map_copy(p->must_writes), isl_union_set_copy(us));
         isl_union_map_foreach_map(w, count_invariant, &wr);
