@@ -14,6 +14,7 @@
  * with its loop variables replaced by the expressions e_j of the new iterators.
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -569,6 +570,7 @@ typedef struct rebuild {
     DLC_VEC(char *) iters;      /* isl iterator names ... */
     DLC_VEC(int) iter_vars;     /* ... and the loop variables they became */
     const dlc_stmt *mark;       /* original loop of the band just entered, or NULL */
+    int unroll;                 /* unroll count for the loop right below an "unroll" mark */
     dlc_error *err;
 } rebuild;
 
@@ -760,9 +762,28 @@ static int ast_user(rebuild *r, isl_ast_node *node, dlc_block *out) {
     return rc;
 }
 
+/* The trip count of `for lo to hi step` if it is a constant (hi = lo + c, or both constant),
+ * else -1. An unroll mark holds only for loops that run exactly the block's width: the full
+ * blocks; the partial blocks at the edges stay loops (less code for LLVM to unroll). */
+static int64_t trip_count(const dlc_expr *lo, const dlc_expr *hi, int64_t step) {
+    int64_t c = 0;
+    if (lo->kind == DLC_EXPR_CONST && hi->kind == DLC_EXPR_CONST) {
+        c = hi->c.i - lo->c.i;
+    } else {
+        while (hi->kind == DLC_EXPR_BINARY && hi->bin.op == DLC_BIN_ADD && hi->bin.b->kind == DLC_EXPR_CONST) {
+            c += hi->bin.b->c.i;
+            hi = hi->bin.a;
+        }
+        if (!dlc_expr_equal(lo, hi)) return -1;
+    }
+    return c > 0 ? (c + step - 1) / step : 0;
+}
+
 static int ast_for(rebuild *r, isl_ast_node *node, dlc_block *out) {
     const dlc_stmt *orig = r->mark;
+    int unroll = r->unroll;
     r->mark = NULL;
+    r->unroll = 0;
     isl_id *ann = isl_ast_node_get_annotation(node);
     bool parallel = ann && strcmp(isl_id_get_name(ann), "parallel") == 0;
     isl_id_free(ann);
@@ -811,6 +832,7 @@ static int ast_for(rebuild *r, isl_ast_node *node, dlc_block *out) {
         loop->loop.unroll = orig->loop.unroll;
         dlc_stmt_set_origin(loop, origin_of(r->p->f, orig));
     }
+    if (unroll > 0 && trip_count(lo, hi, step) == unroll) loop->loop.unroll = unroll;
     if (r->p->parallel_from_deps) {
         loop->loop.attrs &= ~(unsigned)DLC_LOOP_PARALLEL;
         if (parallel) loop->loop.attrs |= DLC_LOOP_PARALLEL;
@@ -855,6 +877,8 @@ static int ast_node(rebuild *r, isl_ast_node *node, dlc_block *out) {
          * iteration), it must not leak onto a loop further down (say, a reduction). */
         bool loop_below = isl_ast_node_get_type(c) == isl_ast_node_for;
         if (id && strcmp(isl_id_get_name(id), "loop") == 0) r->mark = loop_below ? isl_id_get_user(id) : NULL;
+        if (id && strcmp(isl_id_get_name(id), "unroll") == 0)
+            r->unroll = loop_below ? (int)(intptr_t)isl_id_get_user(id) : 0;
         isl_id_free(id);
         int rc = ast_node(r, c, out);
         isl_ast_node_free(c);
@@ -1469,9 +1493,15 @@ static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t, bo
     node = isl_schedule_node_insert_partial_schedule(node, po);
     node = isl_schedule_node_band_split(node, nred);
     node = isl_schedule_node_child(node, 0);
-    node = isl_schedule_node_band_member_set_ast_loop_type(node, 0, isl_ast_loop_unroll);
-    node = isl_schedule_node_band_member_set_ast_loop_type(node, 1, isl_ast_loop_unroll);
     isl_union_set *isolate = full_blocks(node, nred, m, t->reg_i, t->reg_j);
+    /* i_in and j_in as two loops, each under an "unroll" mark: the loop IR keeps them as
+     * loops with unroll(N), which LLVM unrolls fully in full blocks (isl's own unrolling
+     * costs most of the compile time and prints N copies) */
+    node = isl_schedule_node_band_split(node, 1);
+    node = isl_schedule_node_child(node, 0);
+    node = isl_schedule_node_insert_mark(node, isl_id_alloc(t->p->ctx, "unroll", (void *)(intptr_t)t->reg_j));
+    node = isl_schedule_node_parent(node);
+    node = isl_schedule_node_insert_mark(node, isl_id_alloc(t->p->ctx, "unroll", (void *)(intptr_t)t->reg_i));
     node = isl_schedule_node_parent(node); /* r... */
     node = isl_schedule_node_parent(node); /* the block loops */
     if (isolate) node = isl_schedule_node_band_set_ast_build_options(node, isolate);
@@ -1697,11 +1727,57 @@ int dlc_poly_schedule_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_e
     return rc;
 }
 
+/* Statement instances of a lowered nest, from its constant loop bounds (a loop whose bounds
+ * are not constants counts as large). Saturates at 2^40. */
+static int64_t nest_work(const dlc_stmt *s);
+
+static int64_t block_work(const dlc_block *b) {
+    int64_t w = 0;
+    for (size_t i = 0; i < b->len; i++) {
+        w += nest_work(b->stmts[i]);
+        if (w > (1LL << 40)) return 1LL << 40;
+    }
+    return w;
+}
+
+static int64_t nest_work(const dlc_stmt *s) {
+    switch (s->kind) {
+    case DLC_STMT_FOR: {
+        const dlc_expr *lo = s->loop.lo, *hi = s->loop.hi;
+        int64_t n = lo->kind == DLC_EXPR_CONST && hi->kind == DLC_EXPR_CONST
+                        ? (hi->c.i - lo->c.i + s->loop.step - 1) / s->loop.step : 1LL << 20;
+        int64_t body = block_work(&s->loop.body);
+        if (n <= 0 || body == 0) return 0;
+        return body > (1LL << 40) / n ? 1LL << 40 : n * body;
+    }
+    case DLC_STMT_IF: {
+        int64_t a = block_work(&s->cond.then_body), b = block_work(&s->cond.else_body);
+        return a > b ? a : b;
+    }
+    default: return 1;
+    }
+}
+
+/* Whether a `+=`-style store (a contraction's, among others) sits in the nest: only those can
+ * be blocked for registers, so the others skip isl altogether (compile time). */
+static bool has_reduction(const dlc_stmt *s) {
+    if (s->kind == DLC_STMT_STORE) return s->store.reduce != DLC_REDUCE_NONE;
+    const dlc_block *b[2] = {s->kind == DLC_STMT_FOR ? &s->loop.body : &s->cond.then_body,
+                             s->kind == DLC_STMT_FOR ? NULL : &s->cond.else_body};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; b[k] && i < b[k]->len; i++)
+            if (has_reduction(b[k]->stmts[i])) return true;
+    return false;
+}
+
 /* One top-level nest at a time: f's body is swapped for the nest alone, tiled without fusion,
  * and the result kept only if a contraction in it was blocked for registers (where tiling
  * pays: MatMul, Gemm, Conv); any other nest keeps its lowered loops, which LLVM already
  * vectorises, and which tiling only slows down (tile loops around small extents, lost
- * parallelism in depthwise convolutions). */
+ * parallelism in depthwise convolutions). Nests of fewer than 2^20 statement instances stay as
+ * they are too: there the tile and block loops cost more than the reuse gains (the
+ * TransformerEncoderLayer's 16 x 64 MatMuls ran 3x slower tiled), unless --register-tile
+ * was given. Nests without a reduction skip isl altogether (compile time). */
 int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
     dlc_block orig = f->body, out = {0};
     f->body = (dlc_block){0};
@@ -1711,6 +1787,11 @@ int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *op
         orig.stmts[i] = NULL;
         if (rc != 0) {
             dlc_stmt_free(s);
+            continue;
+        }
+        bool forced = opts && opts->register_tile_set; /* --register-tile: every size */
+        if (!has_reduction(s) || (!forced && nest_work(s) < (1LL << 20))) {
+            dlc_block_push(&out, s);
             continue;
         }
         dlc_block_push(&f->body, dlc_stmt_clone(s));
