@@ -511,10 +511,10 @@ static int infer_conv(dlc_ictx *c, dlc_node *n) {
     const dlc_value *x = dlc_infer_in(c, 0), *w = dlc_infer_in(c, 1), *b = dlc_infer_in(c, 2);
     /* weight_block = B (dlc's pack-conv-weights): W is [M/B, C, k..., B] */
     int64_t blk = dlc_node_attr_int(n, "weight_block", 0);
-    if (blk < 0 || (blk > 0 && w->dims[x->rank] != blk))
-        FAIL("weight_block %lld does not match weight '%s'", (long long)blk, w->name);
-    if (w->rank != x->rank + (blk > 0))
+    if (blk < 0 || w->rank != x->rank + (blk > 0))
         FAIL("weight '%s' has rank %d, input '%s' has rank %d", w->name, w->rank, x->name, x->rank);
+    if (blk > 0 && w->dims[x->rank] != blk)
+        FAIL("weight_block %lld does not match weight '%s'", (long long)blk, w->name);
     int64_t group = dlc_node_attr_int(n, "group", 1);
     if (group < 1 || (blk > 0 && group != 1)) FAIL("group %lld is invalid", (long long)group);
     int64_t ci = x->dims[1], m = blk > 0 && w->dims[0] >= 0 ? w->dims[0] * blk : w->dims[0], wc = w->dims[1];

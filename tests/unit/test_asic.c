@@ -100,6 +100,50 @@ Test(isa, rejects_bad_commands) {
     cr_assert(strstr(why, "reserved"), "%s", why);
 }
 
+/* The compare and select functions: every field round-trips with and without IMM, the
+ * disassembler names them, and malformed ones are rejected (ACCUMULATE, an unknown function
+ * number past sel, reserved bits). */
+Test(isa, compare_select_encoding) {
+    static const uint32_t funcs[] = {DLC_ASIC_V_CMPEQ, DLC_ASIC_V_CMPNE, DLC_ASIC_V_CMPLT,
+                                     DLC_ASIC_V_CMPLE, DLC_ASIC_V_CMPGT, DLC_ASIC_V_CMPGE, DLC_ASIC_V_SEL};
+    static const char *const names[] = {"cmpeq", "cmpne", "cmplt", "cmple", "cmpgt", "cmpge", "sel"};
+    uint8_t enc[DLC_ASIC_CMD_BYTES];
+    const char *why = NULL;
+    dlc_asic_cmd d;
+    for (size_t i = 0; i < sizeof funcs / sizeof *funcs; i++) {
+        cr_assert_str_eq(dlc_asic_vfunc_name(funcs[i]), names[i]);
+        cr_assert_eq(dlc_asic_vfunc_kind(funcs[i]), DLC_ASIC_VK_BINARY);
+        for (uint32_t flags = 0; flags <= DLC_ASIC_FLAG_IMM; flags += DLC_ASIC_FLAG_IMM) {
+            dlc_asic_cmd c = full_cmd(DLC_ASIC_OP_VEC);
+            c.func = funcs[i];
+            c.flags = flags;
+            cr_assert(dlc_asic_encode(&c, enc, &why), "%s: %s", names[i], why);
+            cr_assert(dlc_asic_decode(enc, &d, &why), "%s: %s", names[i], why);
+            cr_assert_eq(memcmp(&c, &d, sizeof c), 0, "%s does not round-trip", names[i]);
+            /* the function byte holds the number */
+            cr_assert_eq(dlc_asic_bits_get(enc, 40, 8), funcs[i]);
+            c.flags = flags | DLC_ASIC_FLAG_ACCUMULATE;
+            cr_assert_not(dlc_asic_encode(&c, enc, &why), "%s accepted ACCUMULATE", names[i]);
+            cr_assert(strstr(why, "ACCUMULATE"), "%s", why);
+        }
+    }
+    /* one past the last function: rejected by the encoder and, patched in, by the decoder */
+    cr_assert_eq(DLC_ASIC_V_COUNT, DLC_ASIC_V_SEL + 1);
+    dlc_asic_cmd c = asic_vec(DLC_ASIC_V_SEL, 0, 0, 0, 0, 0, 0, 0, 4);
+    cr_assert(dlc_asic_encode(&c, enc, &why), "%s", why);
+    dlc_asic_bits_set(enc, 40, 8, DLC_ASIC_V_COUNT);
+    cr_assert_not(dlc_asic_decode(enc, &d, &why));
+    cr_assert(strstr(why, "unknown vector function"), "%s", why);
+    c.func = DLC_ASIC_V_COUNT;
+    cr_assert_not(dlc_asic_encode(&c, enc, &why));
+    cr_assert(strstr(why, "unknown vector function"), "%s", why);
+    c = asic_vec(DLC_ASIC_V_CMPLT, 0, 0, 0, 0, 0, 0, 0, 4);
+    cr_assert(dlc_asic_encode(&c, enc, NULL));
+    enc[60] = 0x80; /* bits past src1_so are reserved */
+    cr_assert_not(dlc_asic_decode(enc, &d, &why));
+    cr_assert(strstr(why, "reserved"), "%s", why);
+}
+
 /* ---- arch ---- */
 
 Test(arch, default_file_matches_builtin) {
@@ -503,6 +547,91 @@ Test(sim, vector_multiply_add) {
     dlc_asic_report_free(r);
     dlc_asic_outputs_free(out, nout);
     for (int i = 0; i < 3; i++) dlc_tensor_free(in[i]);
+    dlc_dlcx_program_free(&p);
+}
+
+/* Compare masks and the masked move: m = x < y, d = select(m, x, y) (mov + sel),
+ * e = select(x >= 0, 5, -1) (fill + sel with an immediate); NaN compares false, -0 >= 0. */
+Test(sim, compare_select) {
+    dlc_asic_arch a;
+    dlc_asic_arch_default(&a);
+    dlc_dlcx_program p;
+    dlc_dlcx_program_init(&p, &a);
+    const uint32_t n = 100;
+    p.dram_bytes = 4 * 5 * n;
+    int64_t dn[1] = {n};
+    dlc_dlcx_add_io(&p, "x", false, DLC_F32, 1, dn, 0);
+    dlc_dlcx_add_io(&p, "y", false, DLC_F32, 1, dn, 4 * n);
+    dlc_dlcx_add_io(&p, "m", true, DLC_F32, 1, dn, 8 * n);
+    dlc_dlcx_add_io(&p, "d", true, DLC_F32, 1, dn, 12 * n);
+    dlc_dlcx_add_io(&p, "e", true, DLC_F32, 1, dn, 16 * n);
+    uint32_t l = (uint32_t)dlc_dlcx_add_layer(&p, "where", "Where");
+    const uint32_t A = DLC_ASIC_BUF_ACC;
+    dlc_asic_cmd c = asic_dma(DLC_ASIC_OP_DMA_LOAD, l, A, 0, n, 0, 4 * n, 1, n);
+    dlc_dlcx_add_cmd(&p, &c);
+    c = asic_dma(DLC_ASIC_OP_DMA_LOAD, l, A, n, n, 4 * n, 4 * n, 1, n);
+    c.push = E_VEC;
+    dlc_dlcx_add_cmd(&p, &c);
+    c = asic_vec(DLC_ASIC_V_CMPLT, l, A, 2 * n, A, 0, A, n, n);
+    c.pop = E_LOAD;
+    dlc_dlcx_add_cmd(&p, &c);
+    c = asic_vec(DLC_ASIC_V_MOV, l, A, 3 * n, A, n, 0, 0, n);
+    dlc_dlcx_add_cmd(&p, &c);
+    c = asic_vec(DLC_ASIC_V_SEL, l, A, 3 * n, A, 2 * n, A, 0, n);
+    dlc_dlcx_add_cmd(&p, &c);
+    c = asic_vec(DLC_ASIC_V_CMPGE, l, A, 4 * n, A, 0, 0, 0, n);
+    c.flags = DLC_ASIC_FLAG_IMM; /* imm 0 */
+    dlc_dlcx_add_cmd(&p, &c);
+    float v = -1.0f;
+    c = asic_vec(DLC_ASIC_V_FILL, l, A, 5 * n, 0, 0, 0, 0, n);
+    memcpy(&c.imm, &v, 4);
+    dlc_dlcx_add_cmd(&p, &c);
+    v = 5.0f;
+    c = asic_vec(DLC_ASIC_V_SEL, l, A, 5 * n, A, 4 * n, 0, 0, n);
+    c.flags = DLC_ASIC_FLAG_IMM;
+    memcpy(&c.imm, &v, 4);
+    c.push = E_STORE;
+    dlc_dlcx_add_cmd(&p, &c);
+    const uint64_t from[3] = {2 * n, 3 * n, 5 * n}; /* m, d, e in acc */
+    for (uint32_t k = 0; k < 3; k++) {
+        c = asic_dma(DLC_ASIC_OP_DMA_STORE, l, A, from[k], n, (8 + 4 * k) * n, 4 * n, 1, n);
+        c.pop = k == 0 ? E_VEC : 0;
+        dlc_dlcx_add_cmd(&p, &c);
+    }
+    char *text = dlc_dlcx_disasm(&p);
+    cr_assert(strstr(text, "vec.cmplt acc[200 s=1,"), "%s", text);
+    cr_assert(strstr(text, "vec.sel acc[500 s=1,") && strstr(text, ", 5 n 1x100"), "%s", text);
+    free(text);
+    dlc_tensor *in[2] = {rand_tensor(1, dn, 11), rand_tensor(1, dn, 12)};
+    float *x = in[0]->data, *y = in[1]->data;
+    x[0] = NAN;
+    x[1] = y[1];
+    x[2] = -0.0f;
+    x[3] = INFINITY;
+    dlc_tensor **out;
+    size_t nout;
+    dlc_asic_report *r = run_ok(&p, &a, in, 2, &out, &nout);
+    cr_assert_eq(nout, 3);
+    const float *m = out[0]->data, *d = out[1]->data, *e = out[2]->data;
+    for (uint32_t i = 0; i < n; i++) {
+        cr_assert_eq(m[i], x[i] < y[i] ? 1.0f : 0.0f, "mask %u", i);
+        cr_assert_eq(memcmp(&d[i], x[i] < y[i] ? &x[i] : &y[i], 4), 0, "select %u: %g", i, d[i]);
+        cr_assert_eq(e[i], x[i] >= 0 ? 5.0f : -1.0f, "select imm %u", i);
+    }
+    cr_assert_eq(m[0], 0.0f, "NaN compares false");
+    cr_assert_eq(d[0], y[0]);
+    cr_assert_eq(e[2], 5.0f, "-0 >= 0");
+    cr_assert_eq(m[1], 0.0f);
+    /* six simple lane operations per element, four cycles each (100 elements, 32 lanes) */
+    cr_assert_eq(r->total.vector_ops[0], 6 * n);
+    cr_assert_eq(r->total.vector_ops[1] + r->total.vector_ops[2], 0);
+    cr_assert_eq(r->engines[DLC_ASIC_ENGINE_VECTOR].busy, 6 * 4);
+    /* acc reads: cmplt 2, mov 1, sel 3 (mask, source, old dst), cmpge 1, sel-imm 2, stores 3 */
+    cr_assert_eq(r->total.sram_read_bytes[DLC_ASIC_BUF_ACC], 12 * 4 * n);
+    dlc_asic_report_free(r);
+    dlc_asic_outputs_free(out, nout);
+    dlc_tensor_free(in[0]);
+    dlc_tensor_free(in[1]);
     dlc_dlcx_program_free(&p);
 }
 
