@@ -1615,6 +1615,43 @@ static int64_t tile_size(const tile_ctx *t, int j, int n) {
  * below a sequence (so that each statement gets its own, and a reduction loop under them
  * moves out: C[i,j] += A[i,k]*B[k,j] runs k, i, j within a tile) and are reordered for unit
  * stride. Reverted if the result would break a dependence. */
+/* Marks in red[] the members of band `node` along which only reductions' targets stay put
+ * (k of a matrix product, ci/kh/kw of a convolution); returns how many. */
+static int reduction_members(isl_schedule_node *node, tile_ctx *t, bool *red) {
+    isl_size n = isl_schedule_node_band_n_member(node);
+    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
+    isl_union_set *dom = isl_schedule_node_get_domain(node);
+    int count = 0;
+    for (int m = 0; m < n; m++) {
+        member_info mi = {.t = t, .upa = isl_multi_union_pw_aff_get_at(mupa, m)};
+        isl_union_set_foreach_set(dom, member_stmt, &mi);
+        isl_union_pw_aff_free(mi.upa);
+        red[m] = mi.nred > 0 && !mi.other;
+        count += red[m];
+    }
+    isl_union_set_free(dom);
+    isl_multi_union_pw_aff_free(mupa);
+    return count;
+}
+
+/* Moves the reduction members of the (permutable) tile band to its end, so that the tile
+ * loops outside are the parallel ones: one parallel region per nest, not one per tile of
+ * the reduction (which kept the tiled convolutions from scaling with threads). */
+static isl_schedule_node *reductions_last(isl_schedule_node *node, const bool *red) {
+    isl_size n = isl_schedule_node_band_n_member(node);
+    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
+    isl_multi_union_pw_aff *order = isl_multi_union_pw_aff_copy(mupa);
+    int pos = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int m = 0; m < n; m++)
+            if (red[m] == (pass == 1))
+                order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, m));
+    isl_multi_union_pw_aff_free(mupa);
+    node = isl_schedule_node_delete(node);
+    node = isl_schedule_node_insert_partial_schedule(node, order);
+    return isl_schedule_node_band_set_permutable(node, 1);
+}
+
 static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
     isl_size n = isl_schedule_node_band_n_member(node);
     if (n < 1 || (n > 1 && isl_schedule_node_band_get_permutable(node) != isl_bool_true)) return node;
@@ -1634,7 +1671,10 @@ static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
         isl_schedule_node_free(orig);
         return node;
     }
+    bool red[64] = {false};
+    int nred = n <= 64 ? reduction_members(node, t, red) : 0;
     node = isl_schedule_node_band_tile(node, sizes);
+    if (nred > 0 && nred < n) node = reductions_last(node, red);
     node = isl_schedule_node_child(node, 0);
     isl_schedule_node *c = isl_schedule_node_child(isl_schedule_node_copy(node), 0);
     enum isl_schedule_node_type ct = isl_schedule_node_get_type(c);

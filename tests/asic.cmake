@@ -52,4 +52,11 @@ if(_dlc_asic_node)
               --target asic --out dlc_asic ${CMAKE_BINARY_DIR}/tests/e2e/torch/${c})
     set_tests_properties(e2e/asic/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_torch TIMEOUT 600)
   endforeach()
+  # Ops lowered to select() with a comparison: the vector unit's cmp* masks and sel.
+  foreach(c leakyrelu elu selu)
+    add_test(NAME e2e/asic/ops_${c}
+      COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/e2e/e2e_case.py check --dlc $<TARGET_FILE:dlc>
+              --target asic --out dlc_asic ${CMAKE_BINARY_DIR}/tests/e2e/ops/${c})
+    set_tests_properties(e2e/asic/ops_${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_ops TIMEOUT 300)
+  endforeach()
 endif()

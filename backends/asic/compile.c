@@ -413,7 +413,7 @@ static void vec_streams(cg *g, uint32_t func, uint32_t flags, uint32_t imm, uint
         c.dst = (uint64_t)dst[b->start];
         c.dst_si = (uint64_t)b->d1[0];
         c.dst_so = (uint64_t)b->d2[0];
-        access ac[3];
+        access ac[4];
         int na = 0;
         ac[na++] = (access){(int)dbuf, dst[b->start],
                             dst[b->start] + (b->n2 - 1) * b->d2[0] + (b->n1 - 1) * b->d1[0] + 1, true};
@@ -433,8 +433,8 @@ static void vec_streams(cg *g, uint32_t func, uint32_t flags, uint32_t imm, uint
             ac[na++] = (access){(int)b1, s1[b->start],
                                 s1[b->start] + (b->n2 - 1) * b->d2[2] + (b->n1 - 1) * b->d1[2] + 1, false};
         }
-        /* the destination is also read when the command folds into it */
-        if (flags & DLC_ASIC_FLAG_ACCUMULATE) ac[na++] = (access){(int)dbuf, ac[0].lo, ac[0].hi, false};
+        /* the destination is also read when the command folds into it (or sel keeps it) */
+        if ((flags & DLC_ASIC_FLAG_ACCUMULATE) || func == DLC_ASIC_V_SEL) ac[na++] = (access){(int)dbuf, ac[0].lo, ac[0].hi, false};
         emit(g, c, ac, na);
     }
 }
@@ -459,7 +459,7 @@ static void vec_contig(cg *g, uint32_t func, uint32_t flags, uint32_t imm, uint3
         c.dst_si = 1;
         c.dst_so = (uint64_t)inner;
         int64_t len = inner * outer;
-        access ac[3];
+        access ac[4];
         int na = 0;
         ac[na++] = (access){(int)dbuf, dst, dst + len, true};
         if (use0) {
@@ -476,6 +476,8 @@ static void vec_contig(cg *g, uint32_t func, uint32_t flags, uint32_t imm, uint3
             c.src1_so = (uint64_t)inner;
             ac[na++] = (access){(int)b1, s1, s1 + len, false};
         }
+        if ((flags & DLC_ASIC_FLAG_ACCUMULATE) || func == DLC_ASIC_V_SEL)
+            ac[na++] = (access){(int)dbuf, dst, dst + len, false};
         emit(g, c, ac, na);
         dst += len;
         s0 += len;
@@ -789,12 +791,49 @@ static int vfunc_binary(dlc_binop op) {
     case DLC_BIN_DIV: return DLC_ASIC_V_DIV;
     case DLC_BIN_MAX: return DLC_ASIC_V_MAX;
     case DLC_BIN_MIN: return DLC_ASIC_V_MIN;
+    /* comparisons give 0/1 masks; on 0/1 (bool) operands the logical ops are arithmetic */
+    case DLC_BIN_EQ: return DLC_ASIC_V_CMPEQ;
+    case DLC_BIN_NE: return DLC_ASIC_V_CMPNE;
+    case DLC_BIN_LT: return DLC_ASIC_V_CMPLT;
+    case DLC_BIN_LE: return DLC_ASIC_V_CMPLE;
+    case DLC_BIN_GT: return DLC_ASIC_V_CMPGT;
+    case DLC_BIN_GE: return DLC_ASIC_V_CMPGE;
+    default: return -1;
+    }
+}
+
+/* Bool-typed (0/1 valued) operations: logical and/or/xor are min/max/cmpne on masks. */
+static int vfunc_bool(dlc_binop op) {
+    switch (op) {
+    case DLC_BIN_LAND: case DLC_BIN_AND: case DLC_BIN_MIN: return DLC_ASIC_V_MIN;
+    case DLC_BIN_LOR: case DLC_BIN_OR: case DLC_BIN_MAX: return DLC_ASIC_V_MAX;
+    case DLC_BIN_XOR: return DLC_ASIC_V_CMPNE;
+    case DLC_BIN_EQ: case DLC_BIN_NE: case DLC_BIN_LT: case DLC_BIN_LE: case DLC_BIN_GT: case DLC_BIN_GE:
+        return vfunc_binary(op);
+    default: return -1;
+    }
+}
+
+/* The comparison with its operands swapped (c OP x == x OP' c), or -1. */
+static int swap_compare(int f) {
+    switch (f) {
+    case DLC_ASIC_V_CMPEQ: case DLC_ASIC_V_CMPNE: return f;
+    case DLC_ASIC_V_CMPLT: return DLC_ASIC_V_CMPGT;
+    case DLC_ASIC_V_CMPLE: return DLC_ASIC_V_CMPGE;
+    case DLC_ASIC_V_CMPGT: return DLC_ASIC_V_CMPLT;
+    case DLC_ASIC_V_CMPGE: return DLC_ASIC_V_CMPLE;
     default: return -1;
     }
 }
 
 static float fold_binary(int f, float a, float b) {
     switch (f) {
+    case DLC_ASIC_V_CMPEQ: return a == b;
+    case DLC_ASIC_V_CMPNE: return a != b;
+    case DLC_ASIC_V_CMPLT: return a < b;
+    case DLC_ASIC_V_CMPLE: return a <= b;
+    case DLC_ASIC_V_CMPGT: return a > b;
+    case DLC_ASIC_V_CMPGE: return a >= b;
     case DLC_ASIC_V_ADD: return a + b;
     case DLC_ASIC_V_SUB: return a - b;
     case DLC_ASIC_V_MUL: return a * b;
@@ -806,16 +845,69 @@ static float fold_binary(int f, float a, float b) {
 
 static int64_t new_tile(gen_round *r) { return r->tile0 + (int64_t)(r->next_tile++) * r->S; }
 
+typedef struct addr_at {
+    int64_t addr, i;
+} addr_at;
+
+static int cmp_addr_at(const void *a, const void *b) {
+    const addr_at *x = a, *y = b;
+    if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* A leaf read by many participants at few addresses in short runs (a row statistic or a
+ * scalar broadcast over a row: LayerNorm's mean, softmax's max) would cost the DMA one burst
+ * per participant. Loads each distinct element once into a spare tile (the tile budget has
+ * one per leaf) and replicates it into tile t with vec mov, whose stride-0 source makes a
+ * broadcast one command. r->dr holds the participants' DRAM addresses. Returns false (and
+ * emits nothing) when a plain gather is as cheap. */
+static bool gather_broadcast(gen_round *r, int64_t t) {
+    size_t n = r->n, runs = 0;
+    for (size_t i = 0; i < n; i++) runs += i == 0 || r->dr[i] != r->dr[i - 1] + 4;
+    int64_t burst_elems = r->g->a->dram_burst_bytes / 4;
+    if (n < 2 || (int64_t)n >= (int64_t)runs * burst_elems) return false; /* long runs: bursts are full */
+    addr_at *u = dlc_xmalloc(n * sizeof *u);
+    for (size_t i = 0; i < n; i++) u[i] = (addr_at){r->dr[i], (int64_t)i};
+    qsort(u, n, sizeof *u, cmp_addr_at);
+    size_t nu = 0;
+    for (size_t i = 0; i < n; i++) nu += i == 0 || u[i].addr != u[i - 1].addr;
+    if (2 * nu > n) {
+        free(u);
+        return false;
+    }
+    int64_t stage = new_tile(r);
+    int64_t *ss = dlc_xmalloc(nu * sizeof *ss), *sd = dlc_xmalloc(nu * sizeof *sd);
+    int64_t *dst = dlc_xmalloc(n * sizeof *dst), *src = dlc_xmalloc(n * sizeof *src);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0 && u[i].addr != u[i - 1].addr) k++;
+        if (i == 0 || u[i].addr != u[i - 1].addr) ss[k] = stage + (int64_t)k, sd[k] = u[i].addr;
+        src[u[i].i] = stage + (int64_t)k;
+    }
+    for (size_t i = 0; i < n; i++) dst[i] = t + (int64_t)i;
+    dma(r->g, true, DLC_ASIC_BUF_ACC, ss, sd, nu, r->bv);
+    vec_streams(r->g, DLC_ASIC_V_MOV, 0, 0, DLC_ASIC_BUF_ACC, dst, DLC_ASIC_BUF_ACC, src, 0, NULL, n, r->bv);
+    free(u);
+    free(ss);
+    free(sd);
+    free(dst);
+    free(src);
+    return true;
+}
+
 #define ACC DLC_ASIC_BUF_ACC
 
 /* Evaluates e for the round's participants into a tile (dest if >= 0) or an immediate. */
 static int gen_eval(gen_round *r, const dlc_expr *e, int64_t dest, operand *out) {
     cg *g = r->g;
-    if (e->type != DLC_F32)
+    /* bool values are 0/1 masks in fp32 lanes: only comparisons, logical ops, selects of
+     * them and constants produce them (bool buffers are rejected with the leaves) */
+    bool is_bool = e->type == DLC_BOOL;
+    if (e->type != DLC_F32 && !is_bool)
         return unsupported(g, "%s arithmetic (the vector unit computes fp32 only)", dlc_dtype_name(e->type));
     switch (e->kind) {
     case DLC_EXPR_CONST:
-        *out = (operand){true, (float)e->c.f, 0};
+        *out = (operand){true, is_bool ? (e->c.i ? 1.0f : 0.0f) : (float)e->c.f, 0};
         return 0;
     case DLC_EXPR_LOAD: {
         int l = 0;
@@ -827,11 +919,25 @@ static int gen_eval(gen_round *r, const dlc_expr *e, int64_t dest, operand *out)
             r->sr[i] = t + (int64_t)i;
             r->dr[i] = (int64_t)g->base[b] + 4 * r->ps->leaf.data[(size_t)r->pt[i] * (size_t)r->nleaf + (size_t)l];
         }
-        dma(g, true, ACC, r->sr, r->dr, r->n, r->bv);
+        if (!gather_broadcast(r, t)) dma(g, true, ACC, r->sr, r->dr, r->n, r->bv);
         *out = (operand){false, 0, t};
         return 0;
     }
     case DLC_EXPR_UNARY: {
+        if (is_bool && e->un.op == DLC_UN_NOT) { /* !m == (m == 0) */
+            operand a;
+            if (gen_eval(r, e->un.a, -1, &a) != 0) return -1;
+            if (a.imm) {
+                *out = (operand){true, a.v == 0.0f ? 1.0f : 0.0f, 0};
+                return 0;
+            }
+            int64_t t = dest >= 0 ? dest : new_tile(r);
+            vec_contig(g, DLC_ASIC_V_CMPEQ, DLC_ASIC_FLAG_IMM, f32_bits(0.0f), ACC, t, ACC, a.addr, 0, 0, true,
+                       false, (int64_t)r->n);
+            *out = (operand){false, 0, t};
+            return 0;
+        }
+        if (is_bool) return unsupported(g, "bool function %s", dlc_unop_name(e->un.op));
         int fn = vfunc_unary(e->un.op);
         if (fn < 0) return unsupported(g, "function %s has no vector-unit equivalent", dlc_unop_name(e->un.op));
         operand a;
@@ -846,7 +952,8 @@ static int gen_eval(gen_round *r, const dlc_expr *e, int64_t dest, operand *out)
         return 0;
     }
     case DLC_EXPR_BINARY: {
-        int fn = vfunc_binary(e->bin.op);
+        int fn = is_bool ? vfunc_bool(e->bin.op) : vfunc_binary(e->bin.op);
+        if (!is_bool && swap_compare(fn) >= 0) fn = -1; /* a comparison is bool-typed */
         bool square = false;
         if (e->bin.op == DLC_BIN_POW && e->bin.b->kind == DLC_EXPR_CONST && e->bin.b->c.f == 2.0) {
             fn = DLC_ASIC_V_MUL;
@@ -868,8 +975,10 @@ static int gen_eval(gen_round *r, const dlc_expr *e, int64_t dest, operand *out)
             vec_contig(g, (uint32_t)fn, 0, 0, ACC, t, ACC, a.addr, ACC, b.addr, true, true, n);
         } else if (!a.imm) {
             vec_contig(g, (uint32_t)fn, DLC_ASIC_FLAG_IMM, f32_bits(b.v), ACC, t, ACC, a.addr, 0, 0, true, false, n);
-        } else if (fn == DLC_ASIC_V_ADD || fn == DLC_ASIC_V_MUL || fn == DLC_ASIC_V_MAX || fn == DLC_ASIC_V_MIN) {
-            vec_contig(g, (uint32_t)fn, DLC_ASIC_FLAG_IMM, f32_bits(a.v), ACC, t, ACC, b.addr, 0, 0, true, false, n);
+        } else if (fn == DLC_ASIC_V_ADD || fn == DLC_ASIC_V_MUL || fn == DLC_ASIC_V_MAX || fn == DLC_ASIC_V_MIN ||
+                   swap_compare(fn) >= 0) { /* commutes, or a comparison mirrored: c < x is x > c */
+            int sf = swap_compare(fn) >= 0 ? swap_compare(fn) : fn;
+            vec_contig(g, (uint32_t)sf, DLC_ASIC_FLAG_IMM, f32_bits(a.v), ACC, t, ACC, b.addr, 0, 0, true, false, n);
         } else if (fn == DLC_ASIC_V_SUB) { /* c - x = (-x) + c */
             vec_contig(g, DLC_ASIC_V_NEG, 0, 0, ACC, t, ACC, b.addr, 0, 0, true, false, n);
             vec_contig(g, DLC_ASIC_V_ADD, DLC_ASIC_FLAG_IMM, f32_bits(a.v), ACC, t, ACC, t, 0, 0, true, false, n);
@@ -881,7 +990,25 @@ static int gen_eval(gen_round *r, const dlc_expr *e, int64_t dest, operand *out)
         *out = (operand){false, 0, t};
         return 0;
     }
-    case DLC_EXPR_SELECT: return unsupported(g, "select() (conditional values) has no vector-unit equivalent");
+    case DLC_EXPR_SELECT: {
+        /* both sides are computed for every element (no divergence in lanes): b into the
+         * result, then a masked move of a where the condition holds */
+        operand c, a, b;
+        if (gen_eval(r, e->sel.cond, -1, &c) != 0) return -1;
+        if (c.imm) return gen_eval(r, c.v != 0.0f ? e->sel.a : e->sel.b, dest, out);
+        int64_t t = dest >= 0 ? dest : new_tile(r);
+        int64_t n = (int64_t)r->n;
+        if (gen_eval(r, e->sel.b, t, &b) != 0) return -1;
+        if (b.imm) vec_contig(g, DLC_ASIC_V_FILL, 0, f32_bits(b.v), ACC, t, 0, 0, 0, 0, false, false, n);
+        else if (b.addr != t) vec_contig(g, DLC_ASIC_V_MOV, 0, 0, ACC, t, ACC, b.addr, 0, 0, true, false, n);
+        if (gen_eval(r, e->sel.a, -1, &a) != 0) return -1;
+        if (a.imm)
+            vec_contig(g, DLC_ASIC_V_SEL, DLC_ASIC_FLAG_IMM, f32_bits(a.v), ACC, t, ACC, c.addr, 0, 0, true, false, n);
+        else
+            vec_contig(g, DLC_ASIC_V_SEL, 0, 0, ACC, t, ACC, c.addr, ACC, a.addr, true, true, n);
+        *out = (operand){false, 0, t};
+        return 0;
+    }
     case DLC_EXPR_CAST: return unsupported(g, "type conversions are not supported");
     default: return unsupported(g, "the value uses a loop index (no vector-unit equivalent)");
     }
@@ -891,6 +1018,7 @@ static int count_nodes(const dlc_expr *e) {
     switch (e->kind) {
     case DLC_EXPR_UNARY: return 1 + count_nodes(e->un.a);
     case DLC_EXPR_BINARY: return 2 + count_nodes(e->bin.a) + count_nodes(e->bin.b);
+    case DLC_EXPR_SELECT: return 1 + count_nodes(e->sel.cond) + count_nodes(e->sel.a) + count_nodes(e->sel.b);
     default: return 1;
     }
 }
@@ -992,8 +1120,42 @@ static int emit_generic(cg *g, const sstmt *s) {
     dr = dlc_xmalloc((size_t)S * sizeof *dr);
     int64_t *dpos = dlc_xmalloc((size_t)S * sizeof *dpos);
     int64_t *vpos = dlc_xmalloc((size_t)S * sizeof *vpos);
-    for (size_t c0 = 0; c0 < nslot; c0 += (size_t)S) {
-        size_t cn = nslot - c0 < (size_t)S ? nslot - c0 : (size_t)S;
+    /* A reduction whose slots all take the same number of contributions (LayerNorm's mean
+     * and variance, softmax's max and sum, pooling) runs as one round per chunk: the
+     * expression over all (slot, k) points (in the order chosen below), then one
+     * rsum/rmax/rmin with ACCUMULATE, which folds the old value and the k contributions in
+     * the order k rounds of `dst op= v` would: one command instead of k gathers and folds. */
+    int rred = st->store.reduce == DLC_REDUCE_ADD ? DLC_ASIC_V_RSUM
+               : st->store.reduce == DLC_REDUCE_MAX ? DLC_ASIC_V_RMAX
+               : st->store.reduce == DLC_REDUCE_MIN ? DLC_ASIC_V_RMIN : -1;
+    int64_t cnt = slot_count[0];
+    bool rect = rred >= 0 && cnt > 1 && cnt <= S && cnt <= MAX_EXT;
+    for (size_t j = 1; rect && j < nslot; j++) rect = slot_count[j] == cnt;
+    size_t step = rect ? (size_t)(S / cnt) : (size_t)S;
+    /* Point order in the tile: slot-major keeps a row's contributions together (LayerNorm
+     * over a contiguous row), k-major keeps the slots of one k together (pooling over NHWC:
+     * channels contiguous). Take the order whose gathers touch fewer DRAM bursts in
+     * sequence (ties: k-major, the order of the rounds); the reduction walks either. */
+    bool kmajor = false;
+    if (rect) {
+        int64_t runs[2] = {0, 0};
+        size_t nl = leaves.len;
+        for (int o = 0; o < 2; o++)
+            for (size_t l = 0; l < nl; l++) {
+                int64_t prev = INT64_MIN, base = (int64_t)g->base[leaves.data[l]->load.buf];
+                int64_t burst = g->a->dram_burst_bytes > 0 ? g->a->dram_burst_bytes : 1;
+                for (size_t j = 0; j < nslot * (size_t)cnt; j++) { /* tile position j */
+                    size_t sl = o ? j % nslot : j / (size_t)cnt;
+                    int64_t k = o ? (int64_t)(j / nslot) : (int64_t)(j % (size_t)cnt);
+                    int64_t ad = (base + 4 * ps.leaf.data[(size_t)sp[slot_first[sl] + k].seq * nl + l]) / burst;
+                    runs[o] += ad != prev;
+                    prev = ad;
+                }
+            }
+        kmajor = runs[1] <= runs[0];
+    }
+    for (size_t c0 = 0; c0 < nslot; c0 += step) {
+        size_t cn = nslot - c0 < step ? nslot - c0 : step;
         int64_t tile0 = (g->gen_toggle++ % 2) * half;
         int64_t D = tile0, V = tile0 + S;
         int64_t maxr = 0;
@@ -1004,6 +1166,39 @@ static int emit_generic(cg *g, const sstmt *s) {
                 dr[j] = (int64_t)g->base[dst] + 4 * sp[slot_first[c0 + j]].dst;
             }
             dma(g, true, ACC, sr, dr, cn, &bv);
+        }
+        if (rect) {
+            size_t P = 0;
+            if (kmajor)
+                for (int64_t rd = 0; rd < cnt; rd++)
+                    for (size_t j = 0; j < cn; j++) pt[P++] = sp[slot_first[c0 + j] + rd].seq;
+            else
+                for (size_t j = 0; j < cn; j++)
+                    for (int64_t rd = 0; rd < cnt; rd++) pt[P++] = sp[slot_first[c0 + j] + rd].seq;
+            gen_round r = {g, leaves.data, (int)leaves.len, &ps, pt, P, tile0 + 2 * S, S, 0, sr, dr, &bv};
+            operand res;
+            if (gen_eval(&r, st->store.value, V, &res) != 0) goto out2;
+            if (res.imm) {
+                vec_contig(g, DLC_ASIC_V_FILL, 0, f32_bits(res.v), ACC, V, 0, 0, 0, 0, false, false, (int64_t)P);
+                res.addr = V;
+            }
+            dlc_asic_cmd c = {0};
+            c.op = DLC_ASIC_OP_VEC;
+            c.func = (uint32_t)rred;
+            c.flags = DLC_ASIC_FLAG_ACCUMULATE;
+            c.n_inner = (uint32_t)cnt;
+            c.n_outer = (uint32_t)cn;
+            c.dst_buf = c.src0_buf = ACC;
+            c.dst = (uint64_t)D;
+            c.dst_so = 1;
+            c.src0 = (uint64_t)res.addr;
+            c.src0_si = kmajor ? (uint64_t)cn : 1;
+            c.src0_so = kmajor ? 1 : (uint64_t)cnt;
+            access ac[3] = {{ACC, D, D + (int64_t)cn, true},
+                            {ACC, res.addr, res.addr + (int64_t)P, false},
+                            {ACC, D, D + (int64_t)cn, false}};
+            emit(g, c, ac, 3);
+            maxr = 0; /* no rounds */
         }
         for (int64_t rd = 0; rd < maxr; rd++) {
             size_t P = 0;

@@ -51,6 +51,12 @@
  *             mul with flag ACCUMULATE: dst[d] = dst[d] + src0[s0] * src1[s1] (multiply-add
  *                      lanes; the product is rounded to fp32, then the sum). ACCUMULATE is
  *                      valid on mul and the reductions only.
+ *             compare (cmpeq cmpne cmplt cmple cmpgt cmpge): dst[d] = src0[s0] OP src1[s1]
+ *                      (or imm) ? 1.0 : 0.0; IEEE ordering, so a NaN compares false except
+ *                      with cmpne. Masks are fp32 0/1 values, as every lane computes fp32.
+ *             sel:     dst[d] = src0[s0] != 0 ? src1[s1] (or imm) : dst[d] -- a masked move
+ *                      (src0 is the mask): select(c, a, b) is `mov dst <- b; sel dst <- c, a`.
+ *                      It reads dst, as a multiply-add does.
  *             unary:   dst[d] = f(src0[s0])
  *             fill:    dst[d] = imm
  *             reduce:  dst[dst + o*dst_so] = f over i of src0[s0]; with flag ACCUMULATE the
@@ -136,7 +142,14 @@ typedef enum dlc_asic_vkind {
     X(FILL, 17, "fill", DLC_ASIC_VK_FILL)        \
     X(RSUM, 18, "rsum", DLC_ASIC_VK_REDUCE)      \
     X(RMAX, 19, "rmax", DLC_ASIC_VK_REDUCE)      \
-    X(RMIN, 20, "rmin", DLC_ASIC_VK_REDUCE)
+    X(RMIN, 20, "rmin", DLC_ASIC_VK_REDUCE)      \
+    X(CMPEQ, 21, "cmpeq", DLC_ASIC_VK_BINARY)    \
+    X(CMPNE, 22, "cmpne", DLC_ASIC_VK_BINARY)    \
+    X(CMPLT, 23, "cmplt", DLC_ASIC_VK_BINARY)    \
+    X(CMPLE, 24, "cmple", DLC_ASIC_VK_BINARY)    \
+    X(CMPGT, 25, "cmpgt", DLC_ASIC_VK_BINARY)    \
+    X(CMPGE, 26, "cmpge", DLC_ASIC_VK_BINARY)    \
+    X(SEL, 27, "sel", DLC_ASIC_VK_BINARY)
 
 typedef enum dlc_asic_vfunc {
 #define DLC_ASIC_X_(n, v, s, k) DLC_ASIC_V_##n = v,

@@ -323,7 +323,14 @@ static float vfunc(uint32_t f, float x, float y) {
     case DLC_ASIC_V_TANH: return tanhf(x);
     case DLC_ASIC_V_SIGMOID: return 1.0f / (1.0f + expf(-x));
     case DLC_ASIC_V_ERF: return erff(x);
-    default: return y; /* FILL: y is the immediate */
+    /* C's comparisons are IEEE's: false on a NaN operand, except != */
+    case DLC_ASIC_V_CMPEQ: return x == y ? 1.0f : 0.0f;
+    case DLC_ASIC_V_CMPNE: return x != y ? 1.0f : 0.0f;
+    case DLC_ASIC_V_CMPLT: return x < y ? 1.0f : 0.0f;
+    case DLC_ASIC_V_CMPLE: return x <= y ? 1.0f : 0.0f;
+    case DLC_ASIC_V_CMPGT: return x > y ? 1.0f : 0.0f;
+    case DLC_ASIC_V_CMPGE: return x >= y ? 1.0f : 0.0f;
+    default: return y; /* FILL: y is the immediate; SEL: exec_vec keeps dst where the mask is 0 */
     }
 }
 
@@ -348,6 +355,7 @@ static int exec_vec(sim *s, size_t i, const dlc_asic_cmd *c, dlc_asic_counters *
     bool use1 = kind == DLC_ASIC_VK_BINARY && !(c->flags & DLC_ASIC_FLAG_IMM);
     bool use0 = kind != DLC_ASIC_VK_FILL;
     bool mac = !red && accf; /* mul with ACCUMULATE (the only other kind the decoder admits) */
+    bool sel = c->func == DLC_ASIC_V_SEL; /* reads dst: keeps it where the mask is 0 */
     uint64_t dend = red ? walk_end(c->dst, c->n_outer, c->dst_so, 1, 0, 1)
                         : walk_end(c->dst, c->n_outer, c->dst_so, c->n_inner, c->dst_si, 1);
     if (check_spad(s, i, c->dst_buf, dend, "the destination") != 0) return -1;
@@ -376,6 +384,7 @@ static int exec_vec(sim *s, size_t i, const dlc_asic_cmd *c, dlc_asic_counters *
             float y = use1 ? S1[c->src1 + o * c->src1_so + j * c->src1_si] : imm;
             float *d = &D[c->dst + o * c->dst_so + j * c->dst_si];
             float r = vfunc(c->func, x, y);
+            if (sel && x == 0.0f) r = *d;
             *d = round_operand(s, c->dst_buf, mac ? *d + r : r);
         }
     }
@@ -384,7 +393,7 @@ static int exec_vec(sim *s, size_t i, const dlc_asic_cmd *c, dlc_asic_counters *
     if (use1) k->sram_read_bytes[c->src1_buf] += n * s->es[c->src1_buf];
     int64_t nd = red ? (int64_t)c->n_outer : n;
     k->sram_write_bytes[c->dst_buf] += nd * s->es[c->dst_buf];
-    if (accf) k->sram_read_bytes[c->dst_buf] += nd * s->es[c->dst_buf];
+    if (accf || sel) k->sram_read_bytes[c->dst_buf] += nd * s->es[c->dst_buf];
     if (mac) k->vector_ops[0] += n; /* the add of the multiply-add */
     return 0;
 }

@@ -635,6 +635,62 @@ Test(sim, compare_select) {
     dlc_dlcx_program_free(&p);
 }
 
+/* Every comparison, with a buffer and with an immediate second operand, on equal, ordered,
+ * signed-zero, infinite and NaN pairs. */
+Test(sim, every_compare) {
+    static const uint32_t funcs[] = {DLC_ASIC_V_CMPEQ, DLC_ASIC_V_CMPNE, DLC_ASIC_V_CMPLT,
+                                     DLC_ASIC_V_CMPLE, DLC_ASIC_V_CMPGT, DLC_ASIC_V_CMPGE};
+    const uint32_t n = 8;
+    const float xs[8] = {1.0f, 1.0f, 2.0f, -0.0f, NAN, 1.0f, INFINITY, -3.0f};
+    const float ys[8] = {1.0f, 2.0f, 1.0f, 0.0f, 1.0f, NAN, INFINITY, 1.0f};
+    dlc_asic_arch a;
+    dlc_asic_arch_default(&a);
+    for (size_t f = 0; f < 6; f++)
+        for (int imm = 0; imm < 2; imm++) {
+            dlc_dlcx_program p;
+            dlc_dlcx_program_init(&p, &a);
+            p.dram_bytes = 4 * 3 * n;
+            int64_t dn[1] = {n};
+            dlc_dlcx_add_io(&p, "x", false, DLC_F32, 1, dn, 0);
+            dlc_dlcx_add_io(&p, "y", false, DLC_F32, 1, dn, 4 * n);
+            dlc_dlcx_add_io(&p, "m", true, DLC_F32, 1, dn, 8 * n);
+            const uint32_t A = DLC_ASIC_BUF_ACC;
+            dlc_asic_cmd c = asic_dma(DLC_ASIC_OP_DMA_LOAD, 0, A, 0, 2 * n, 0, 8 * n, 1, 2 * n);
+            c.push = E_VEC;
+            dlc_dlcx_add_cmd(&p, &c);
+            c = asic_vec(funcs[f], 0, A, 2 * n, A, 0, A, n, n);
+            if (imm) {
+                c.flags = DLC_ASIC_FLAG_IMM, c.src1 = 0, c.src1_si = 0;
+                memcpy(&c.imm, &ys[1], 4); /* 2.0 */
+            }
+            c.pop = E_LOAD;
+            c.push = E_STORE;
+            dlc_dlcx_add_cmd(&p, &c);
+            c = asic_dma(DLC_ASIC_OP_DMA_STORE, 0, A, 2 * n, n, 8 * n, 4 * n, 1, n);
+            c.pop = E_VEC;
+            dlc_dlcx_add_cmd(&p, &c);
+            dlc_tensor *in[2] = {dlc_tensor_new(DLC_F32, 1, dn, NULL), dlc_tensor_new(DLC_F32, 1, dn, NULL)};
+            memcpy(in[0]->data, xs, sizeof xs);
+            memcpy(in[1]->data, ys, sizeof ys);
+            dlc_tensor **out;
+            size_t nout;
+            dlc_asic_report *r = run_ok(&p, &a, in, 2, &out, &nout);
+            const float *m = out[0]->data;
+            for (uint32_t i = 0; i < n; i++) {
+                float x = xs[i], y = imm ? 2.0f : ys[i];
+                bool want = f == 0 ? x == y : f == 1 ? x != y : f == 2 ? x < y : f == 3 ? x <= y : f == 4 ? x > y : x >= y;
+                cr_assert_eq(m[i], want ? 1.0f : 0.0f, "%s%s element %u (%g, %g): %g",
+                             dlc_asic_vfunc_name(funcs[f]), imm ? " imm" : "", i, x, y, m[i]);
+            }
+            cr_assert_eq(r->total.vector_ops[0], n);
+            dlc_asic_report_free(r);
+            dlc_asic_outputs_free(out, nout);
+            dlc_tensor_free(in[0]);
+            dlc_tensor_free(in[1]);
+            dlc_dlcx_program_free(&p);
+        }
+}
+
 /* Row softmax with reductions and stride-0 broadcasts: rmax, sub, exp, rsum, div. */
 Test(sim, softmax_rows) {
     dlc_asic_arch a;
