@@ -1439,7 +1439,9 @@ static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t, bo
             if (a == b) continue;
             pair_ctx pc = {.t = t, .mupa = mupa, .i = cand[a], .j = cand[b], .even = true};
             isl_union_set_foreach_set(dom, pair_stmt, &pc);
-            if (!pc.vec) continue;
+            /* no vector read shared by the rows (a depthwise convolution): blocking saves
+             * no loads, and the lowered loops are faster */
+            if (!pc.vec || pc.shared == 0) continue;
             /* ties go to the later pair in band order (the lowered nests put pixels inside) */
             int score = (pc.even ? 1000 : 0) + pc.shared;
             if (score >= best_score) {
