@@ -77,23 +77,85 @@ static bool is_index(const dlc_expr *e, int64_t v) {
     return e && e->kind == DLC_EXPR_CONST && e->type == DLC_I64 && e->c.i == v;
 }
 
-/* True if s is a perfect nest that sets every element of b (loops 0..dim over each axis, one
- * plain store b[v0, v1, ...] = value not reading b): no zero fill is needed before it. */
+/* Splits an index into terms coef * var (a sum of vars scaled by constants, "+ 0" allowed);
+ * false on anything else. */
+static bool index_terms(const dlc_expr *e, int *vars, int64_t *coefs, int *n, int max) {
+    if (e->kind == DLC_EXPR_CONST) return e->c.i == 0;
+    if (e->kind == DLC_EXPR_VAR) {
+        if (*n >= max) return false;
+        vars[*n] = e->var;
+        coefs[(*n)++] = 1;
+        return true;
+    }
+    if (e->kind != DLC_EXPR_BINARY) return false;
+    if (e->bin.op == DLC_BIN_ADD)
+        return index_terms(e->bin.a, vars, coefs, n, max) && index_terms(e->bin.b, vars, coefs, n, max);
+    if (e->bin.op != DLC_BIN_MUL) return false;
+    const dlc_expr *v = e->bin.a, *c = e->bin.b;
+    if (v->kind == DLC_EXPR_CONST) v = e->bin.b, c = e->bin.a;
+    if (v->kind != DLC_EXPR_VAR || c->kind != DLC_EXPR_CONST || c->c.i <= 0 || *n >= max) return false;
+    vars[*n] = v->var;
+    coefs[(*n)++] = c->c.i;
+    return true;
+}
+
+/* b[...] = value, a plain store of rank indices that does not read b. */
+static bool plain_store(const dlc_stmt *s, int b, int rank) {
+    return s->kind == DLC_STMT_STORE && s->store.buf == b && s->store.reduce == DLC_REDUCE_NONE &&
+           s->store.nidx == rank && !reads_buf(s->store.value, b);
+}
+
+/* True if s is a perfect nest that sets every element of b exactly as a box: loops 0..E with
+ * step 1, one plain store b[i0, i1, ...] = value not reading b, each loop variable in exactly
+ * one index, and each index a mixed-radix number of its variables (i = v1*E2 + v2, as a
+ * blocked channel mb*16 + mi reads) that runs over 0..dim; the store may also be an if/else
+ * storing to the same element in both branches. No zero fill is needed before it. */
 static bool overwrites_all(const dlc_loop_func *f, const dlc_stmt *s, int b) {
+    enum { MAXL = 2 * DLC_MAX_RANK };
     const dlc_buffer *B = &f->bufs[b];
-    int vars[DLC_MAX_RANK];
-    for (int d = 0; d < B->rank; d++) {
-        if (s->kind != DLC_STMT_FOR || s->loop.step != 1 || !is_index(s->loop.lo, 0) ||
-            !is_index(s->loop.hi, B->dims[d]) || s->loop.body.len != 1)
+    int lvar[MAXL], nl = 0;
+    int64_t lext[MAXL];
+    while (s->kind == DLC_STMT_FOR) {
+        if (nl >= MAXL || s->loop.step != 1 || !is_index(s->loop.lo, 0) || s->loop.body.len != 1 ||
+            s->loop.hi->kind != DLC_EXPR_CONST || s->loop.hi->c.i < 1)
             return false;
-        vars[d] = s->loop.var;
+        lvar[nl] = s->loop.var;
+        lext[nl++] = s->loop.hi->c.i;
         s = s->loop.body.stmts[0];
     }
-    if (s->kind != DLC_STMT_STORE || s->store.buf != b || s->store.reduce != DLC_REDUCE_NONE ||
-        s->store.nidx != B->rank || reads_buf(s->store.value, b))
-        return false;
-    for (int d = 0; d < B->rank; d++)
-        if (s->store.idx[d]->kind != DLC_EXPR_VAR || s->store.idx[d]->var != vars[d]) return false;
+    /* if (c) b[i] = x else b[i] = y (a Pad) sets b[i] either way */
+    if (s->kind == DLC_STMT_IF) {
+        const dlc_block *t = &s->cond.then_body, *e = &s->cond.else_body;
+        if (t->len != 1 || e->len != 1 || !plain_store(t->stmts[0], b, B->rank) ||
+            !plain_store(e->stmts[0], b, B->rank) || reads_buf(s->cond.cond, b))
+            return false;
+        for (int d = 0; d < B->rank; d++)
+            if (!dlc_expr_equal(t->stmts[0]->store.idx[d], e->stmts[0]->store.idx[d])) return false;
+        s = t->stmts[0];
+    }
+    if (!plain_store(s, b, B->rank)) return false;
+    bool used[MAXL] = {false};
+    for (int d = 0; d < B->rank; d++) {
+        int vars[MAXL], n = 0;
+        int64_t coefs[MAXL];
+        if (!index_terms(s->store.idx[d], vars, coefs, &n, MAXL)) return false;
+        /* smallest coefficient first: each must be the product of the extents below it */
+        int64_t span = 1;
+        for (int k = 0; k < n; k++) {
+            int best = -1;
+            for (int j = 0; j < n; j++)
+                if (coefs[j] > 0 && (best < 0 || coefs[j] < coefs[best])) best = j;
+            int l = 0;
+            while (l < nl && lvar[l] != vars[best]) l++;
+            if (l == nl || used[l] || coefs[best] != span) return false;
+            used[l] = true;
+            span *= lext[l];
+            coefs[best] = 0;
+        }
+        if (span != B->dims[d]) return false;
+    }
+    for (int l = 0; l < nl; l++)
+        if (!used[l]) return false; /* a loop the store ignores: the same elements again */
     return true;
 }
 
