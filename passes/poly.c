@@ -1049,6 +1049,9 @@ static bool subtree_respects(isl_schedule_node *node, isl_union_map *deps) {
     return ok == isl_bool_true;
 }
 
+/* Bands wider than this are left as they are (member sets are fixed-size arrays below). */
+enum { MAX_BAND_MEMBERS = 64 };
+
 typedef struct tile_ctx {
     dlc_poly *p;
     isl_union_map *accesses; /* reads and writes; the exact ones are single-valued */
@@ -1172,11 +1175,26 @@ static isl_stat score_stmt(isl_set *dom, void *user) {
     return isl_stat_ok;
 }
 
+/* Reorders the members of permutable band `node`: new member k is old member perm[k] (perm
+ * holds every member once). The band stays permutable; node points at the new band. */
+static isl_schedule_node *permute_band(isl_schedule_node *node, const int *perm) {
+    isl_size n = isl_schedule_node_band_n_member(node);
+    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
+    isl_multi_union_pw_aff *order = isl_multi_union_pw_aff_copy(mupa);
+    for (int k = 0; k < n; k++)
+        order = isl_multi_union_pw_aff_set_at(order, k, isl_multi_union_pw_aff_get_at(mupa, perm[k]));
+    isl_multi_union_pw_aff_free(mupa);
+    node = isl_schedule_node_delete(node);
+    node = isl_schedule_node_insert_partial_schedule(node, order);
+    return isl_schedule_node_band_set_permutable(node, 1);
+}
+
 /* Moves the member that walks memory with unit stride most often to the innermost place of
  * a permutable band (the others keep their order), so the innermost loop vectorises. */
 static isl_schedule_node *reorder_band(isl_schedule_node *node, tile_ctx *t) {
     isl_size n = isl_schedule_node_band_n_member(node);
-    if (n < 2 || isl_schedule_node_band_get_permutable(node) != isl_bool_true) return node;
+    if (n < 2 || n > MAX_BAND_MEMBERS || isl_schedule_node_band_get_permutable(node) != isl_bool_true)
+        return node;
     isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
     isl_union_set *dom = isl_schedule_node_get_domain(node);
     int best = n - 1, best_score = 0;
@@ -1190,18 +1208,13 @@ static isl_schedule_node *reorder_band(isl_schedule_node *node, tile_ctx *t) {
         }
     }
     isl_union_set_free(dom);
-    if (best == n - 1) {
-        isl_multi_union_pw_aff_free(mupa);
-        return node;
-    }
-    isl_multi_union_pw_aff *order = isl_multi_union_pw_aff_copy(mupa);
-    for (int i = 0, j = 0; j < n; j++)
-        if (j != best) order = isl_multi_union_pw_aff_set_at(order, i++, isl_multi_union_pw_aff_get_at(mupa, j));
-    order = isl_multi_union_pw_aff_set_at(order, n - 1, isl_multi_union_pw_aff_get_at(mupa, best));
     isl_multi_union_pw_aff_free(mupa);
-    node = isl_schedule_node_delete(node);
-    node = isl_schedule_node_insert_partial_schedule(node, order);
-    return isl_schedule_node_band_set_permutable(node, 1);
+    if (best == n - 1) return node;
+    int perm[MAX_BAND_MEMBERS];
+    for (int i = 0, j = 0; j < n; j++)
+        if (j != best) perm[i++] = j;
+    perm[n - 1] = best;
+    return permute_band(node, perm);
 }
 
 /* Reorders every band in node's subtree (node stays where it is). */
@@ -1216,13 +1229,9 @@ static isl_schedule_node *reorder_subtree(isl_schedule_node *node, tile_ctx *t) 
     return node;
 }
 
-/* Register tiling of an innermost three-loop band (i, k, j) with unit-stride j, the shape of
- * a contraction: (i, j) blocked by ri x rj around a whole k loop, the block unrolled, so that
- * its ri x rj accumulators stay in registers across k (LLVM promotes them, the SLP vectoriser
- * packs the rows). */
-/* Whether iterator sc->var moves the element that access `acc` touches: sc->score counts the
- * exact accesses it does not move (with sc->moved set if any exact one moves). */
-static isl_stat count_invariant(isl_map *acc, void *user) {
+/* Sets sc->moved if iterator sc->var moves the element that access `acc` touches (or the
+ * access is not exact). */
+static isl_stat note_moved(isl_map *acc, void *user) {
     score_ctx *sc = user;
     isl_multi_aff *ma = access_function(acc);
     if (ma) {
@@ -1236,7 +1245,6 @@ static isl_stat count_invariant(isl_map *acc, void *user) {
             isl_aff_free(a);
         }
         isl_multi_aff_free(ma);
-        sc->score += !moves;
         sc->moved |= moves;
     } else {
         sc->moved = true;
@@ -1248,7 +1256,6 @@ static isl_stat count_invariant(isl_map *acc, void *user) {
 typedef struct member_info {
     tile_ctx *t;
     isl_union_pw_aff *upa;
-    bool reduction; /* every reduction statement's target stays put along it (and there is one) */
     bool other;     /* some statement's target moves along it, or it is not a plain iterator */
     int nred;
 } member_info;
@@ -1268,7 +1275,7 @@ static isl_stat member_stmt(isl_set *dom, void *user) {
     } else {
         score_ctx wr = {.var = var};
         isl_union_map *w = isl_union_map_intersect_domain(isl_union_map_copy(p->must_writes), isl_union_set_copy(us));
-        isl_union_map_foreach_map(w, count_invariant, &wr);
+        isl_union_map_foreach_map(w, note_moved, &wr);
         isl_union_map_free(w);
         if (red && !wr.moved) mi->nred++;
         else mi->other = true;
@@ -1276,6 +1283,37 @@ static isl_stat member_stmt(isl_set *dom, void *user) {
     isl_union_set_free(us);
     isl_set_free(dom);
     return isl_stat_ok;
+}
+
+/* Marks in red[] the members of band `node` along which only reductions' targets stay put
+ * (k of a matrix product, ci/kh/kw of a convolution); returns how many. */
+static int reduction_members(isl_schedule_node *node, tile_ctx *t, bool *red) {
+    isl_size n = isl_schedule_node_band_n_member(node);
+    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
+    isl_union_set *dom = isl_schedule_node_get_domain(node);
+    int count = 0;
+    for (int m = 0; m < n; m++) {
+        member_info mi = {.t = t, .upa = isl_multi_union_pw_aff_get_at(mupa, m)};
+        isl_union_set_foreach_set(dom, member_stmt, &mi);
+        isl_union_pw_aff_free(mi.upa);
+        red[m] = mi.nred > 0 && !mi.other;
+        count += red[m];
+    }
+    isl_union_set_free(dom);
+    isl_multi_union_pw_aff_free(mupa);
+    return count;
+}
+
+/* Moves the reduction members of the (permutable) tile band to its end, so that the tile
+ * loops outside are the parallel ones: one parallel region per nest, not one per tile of
+ * the reduction (which kept the tiled convolutions from scaling with threads). */
+static isl_schedule_node *reductions_last(isl_schedule_node *node, const bool *red) {
+    isl_size n = isl_schedule_node_band_n_member(node);
+    int perm[MAX_BAND_MEMBERS], pos = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int m = 0; m < n; m++)
+            if (red[m] == (pass == 1)) perm[pos++] = m;
+    return permute_band(node, perm);
 }
 
 /* How the reads of one statement walk memory, per iterator v (bit v): `unit` if some read
@@ -1416,23 +1454,19 @@ static isl_stat pair_stmt(isl_set *dom, void *user) {
  * accumulators that stay in registers across the reduction (LLVM promotes them; the SLP
  * vectoriser packs each row). Returns node unchanged (and *done false) if no pair fits. */
 static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t, bool *done) {
-    enum { MAX_MEMBERS = 64 };
     *done = false;
     isl_size n = isl_schedule_node_band_n_member(node);
-    /* (every member must land in red or cand below, or the reordered band would lose it) */
-    if (n < 3 || n > MAX_MEMBERS || isl_schedule_node_band_get_permutable(node) != isl_bool_true)
+    if (n < 3 || n > MAX_BAND_MEMBERS || isl_schedule_node_band_get_permutable(node) != isl_bool_true)
         return node;
-    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
-    isl_union_set *dom = isl_schedule_node_get_domain(node);
-    int red[MAX_MEMBERS], nred = 0;
-    int cand[MAX_MEMBERS], ncand = 0;
+    bool is_red[MAX_BAND_MEMBERS];
+    int red[MAX_BAND_MEMBERS], nred = 0, cand[MAX_BAND_MEMBERS], ncand = 0;
+    reduction_members(node, t, is_red);
     for (int m = 0; m < n; m++) {
-        member_info mi = {.t = t, .upa = isl_multi_union_pw_aff_get_at(mupa, m)};
-        isl_union_set_foreach_set(dom, member_stmt, &mi);
-        isl_union_pw_aff_free(mi.upa);
-        if (mi.nred > 0 && !mi.other) red[nred++] = m;
+        if (is_red[m]) red[nred++] = m;
         else cand[ncand++] = m;
     }
+    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
+    isl_union_set *dom = isl_schedule_node_get_domain(node);
     int best = -1, jbest = -1, best_score = -1;
     for (int a = 0; nred > 0 && a < ncand; a++) {
         for (int b = 0; b < ncand; b++) {
@@ -1452,25 +1486,18 @@ static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t, bo
         }
     }
     isl_union_set_free(dom);
-    if (best < 0) {
-        isl_multi_union_pw_aff_free(mupa);
-        return node;
-    }
+    isl_multi_union_pw_aff_free(mupa);
+    if (best < 0) return node;
     *done = true;
     /* order: the other members, i, the reduction members, j */
-    isl_multi_union_pw_aff *order = isl_multi_union_pw_aff_copy(mupa);
-    int pos = 0;
+    int perm[MAX_BAND_MEMBERS], pos = 0;
     for (int c = 0; c < ncand; c++)
-        if (cand[c] != best && cand[c] != jbest)
-            order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, cand[c]));
+        if (cand[c] != best && cand[c] != jbest) perm[pos++] = cand[c];
     int nouter = pos;
-    order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, best));
-    for (int r = 0; r < nred; r++) order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, red[r]));
-    order = isl_multi_union_pw_aff_set_at(order, pos, isl_multi_union_pw_aff_get_at(mupa, jbest));
-    isl_multi_union_pw_aff_free(mupa);
-    node = isl_schedule_node_delete(node);
-    node = isl_schedule_node_insert_partial_schedule(node, order);
-    node = isl_schedule_node_band_set_permutable(node, 1);
+    perm[pos++] = best;
+    for (int r = 0; r < nred; r++) perm[pos++] = red[r];
+    perm[pos] = jbest;
+    node = permute_band(node, perm);
     if (nouter > 0) {
         node = isl_schedule_node_band_split(node, nouter);
         node = isl_schedule_node_child(node, 0);
@@ -1486,13 +1513,10 @@ static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t, bo
     node = isl_schedule_node_band_tile(node, sizes);
     node = isl_schedule_node_child(node, 0);
     /* point band (i_in, r..., j_in) -> (r..., i_in, j_in); r alone above the unrolled block */
-    isl_multi_union_pw_aff *pt = isl_schedule_node_band_get_partial_schedule(node);
-    isl_multi_union_pw_aff *po = isl_multi_union_pw_aff_copy(pt);
-    for (int r = 0; r < nred; r++) po = isl_multi_union_pw_aff_set_at(po, r, isl_multi_union_pw_aff_get_at(pt, r + 1));
-    po = isl_multi_union_pw_aff_set_at(po, nred, isl_multi_union_pw_aff_get_at(pt, 0));
-    isl_multi_union_pw_aff_free(pt);
-    node = isl_schedule_node_delete(node);
-    node = isl_schedule_node_insert_partial_schedule(node, po);
+    for (int r = 0; r < nred; r++) perm[r] = r + 1;
+    perm[nred] = 0;
+    perm[nred + 1] = nred + 1;
+    node = permute_band(node, perm);
     node = isl_schedule_node_band_split(node, nred);
     node = isl_schedule_node_child(node, 0);
     isl_union_set *isolate = full_blocks(node, nred, m, t->reg_i, t->reg_j);
@@ -1617,43 +1641,6 @@ static int64_t tile_size(const tile_ctx *t, int j, int n) {
  * below a sequence (so that each statement gets its own, and a reduction loop under them
  * moves out: C[i,j] += A[i,k]*B[k,j] runs k, i, j within a tile) and are reordered for unit
  * stride. Reverted if the result would break a dependence. */
-/* Marks in red[] the members of band `node` along which only reductions' targets stay put
- * (k of a matrix product, ci/kh/kw of a convolution); returns how many. */
-static int reduction_members(isl_schedule_node *node, tile_ctx *t, bool *red) {
-    isl_size n = isl_schedule_node_band_n_member(node);
-    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
-    isl_union_set *dom = isl_schedule_node_get_domain(node);
-    int count = 0;
-    for (int m = 0; m < n; m++) {
-        member_info mi = {.t = t, .upa = isl_multi_union_pw_aff_get_at(mupa, m)};
-        isl_union_set_foreach_set(dom, member_stmt, &mi);
-        isl_union_pw_aff_free(mi.upa);
-        red[m] = mi.nred > 0 && !mi.other;
-        count += red[m];
-    }
-    isl_union_set_free(dom);
-    isl_multi_union_pw_aff_free(mupa);
-    return count;
-}
-
-/* Moves the reduction members of the (permutable) tile band to its end, so that the tile
- * loops outside are the parallel ones: one parallel region per nest, not one per tile of
- * the reduction (which kept the tiled convolutions from scaling with threads). */
-static isl_schedule_node *reductions_last(isl_schedule_node *node, const bool *red) {
-    isl_size n = isl_schedule_node_band_n_member(node);
-    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
-    isl_multi_union_pw_aff *order = isl_multi_union_pw_aff_copy(mupa);
-    int pos = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int m = 0; m < n; m++)
-            if (red[m] == (pass == 1))
-                order = isl_multi_union_pw_aff_set_at(order, pos++, isl_multi_union_pw_aff_get_at(mupa, m));
-    isl_multi_union_pw_aff_free(mupa);
-    node = isl_schedule_node_delete(node);
-    node = isl_schedule_node_insert_partial_schedule(node, order);
-    return isl_schedule_node_band_set_permutable(node, 1);
-}
-
 static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
     isl_size n = isl_schedule_node_band_n_member(node);
     if (n < 1 || (n > 1 && isl_schedule_node_band_get_permutable(node) != isl_bool_true)) return node;
@@ -1673,8 +1660,8 @@ static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
         isl_schedule_node_free(orig);
         return node;
     }
-    bool red[64] = {false};
-    int nred = n <= 64 ? reduction_members(node, t, red) : 0;
+    bool red[MAX_BAND_MEMBERS] = {false};
+    int nred = n <= MAX_BAND_MEMBERS ? reduction_members(node, t, red) : 0;
     node = isl_schedule_node_band_tile(node, sizes);
     if (nred > 0 && nred < n) node = reductions_last(node, red);
     node = isl_schedule_node_child(node, 0);
@@ -1745,14 +1732,19 @@ int dlc_poly_tile(dlc_poly *p, const int64_t *sizes, int nsizes, const int64_t *
     return 0;
 }
 
+/* dlc_poly_tile with the sizes of the pass options (--tile-sizes, --register-tile, the
+ * target's vector width). */
+static int tile_with_options(dlc_poly *p, const dlc_pass_options *opts, dlc_error *err) {
+    return dlc_poly_tile(p, opts ? opts->tile_sizes : NULL, opts ? opts->ntile_sizes : 0,
+                         opts && opts->register_tile_set ? opts->register_tile : NULL,
+                         opts ? opts->vector_bytes : 0, err);
+}
+
 int dlc_poly_tile_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
     dlc_poly *p = dlc_poly_extract(f, err);
     if (!p) return -1;
     int rc = dlc_poly_schedule(p, opts ? opts->fusion : NULL, err);
-    if (rc == 0)
-        rc = dlc_poly_tile(p, opts ? opts->tile_sizes : NULL, opts ? opts->ntile_sizes : 0,
-                           opts && opts->register_tile_set ? opts->register_tile : NULL,
-                           opts ? opts->vector_bytes : 0, err);
+    if (rc == 0) rc = tile_with_options(p, opts, err);
     if (rc == 0) rc = mark_parallel(p, err);
     if (rc == 0) rc = dlc_poly_rebuild(p, f, err);
     dlc_poly_free(p);
@@ -1840,10 +1832,7 @@ int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *op
         dlc_poly *p = dlc_poly_extract(f, err);
         rc = p ? 0 : -1;
         if (rc == 0) rc = dlc_poly_schedule(p, "none", err);
-        if (rc == 0)
-            rc = dlc_poly_tile(p, opts ? opts->tile_sizes : NULL, opts ? opts->ntile_sizes : 0,
-                               opts && opts->register_tile_set ? opts->register_tile : NULL,
-                               opts ? opts->vector_bytes : 0, err);
+        if (rc == 0) rc = tile_with_options(p, opts, err);
         bool keep = rc == 0 && p->register_tiled > 0;
         if (keep) rc = mark_parallel(p, err);
         if (keep && rc == 0) rc = dlc_poly_rebuild(p, f, err);
