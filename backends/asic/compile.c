@@ -724,13 +724,15 @@ static void enumerate(enum_ctx *c, int q) {
     }
 }
 
-typedef struct slot_pt {
-    int64_t dst, seq;
-} slot_pt;
+/* An address and the position it came from; sorted by address, then position, so equal
+ * addresses group in their original order. */
+typedef struct addr_seq {
+    int64_t addr, seq;
+} addr_seq;
 
-static int cmp_slot_pt(const void *a, const void *b) {
-    const slot_pt *x = a, *y = b;
-    if (x->dst != y->dst) return x->dst < y->dst ? -1 : 1;
+static int cmp_addr_seq(const void *a, const void *b) {
+    const addr_seq *x = a, *y = b;
+    if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
     return (x->seq > y->seq) - (x->seq < y->seq);
 }
 
@@ -826,34 +828,7 @@ static int swap_compare(int f) {
     }
 }
 
-static float fold_binary(int f, float a, float b) {
-    switch (f) {
-    case DLC_ASIC_V_CMPEQ: return a == b;
-    case DLC_ASIC_V_CMPNE: return a != b;
-    case DLC_ASIC_V_CMPLT: return a < b;
-    case DLC_ASIC_V_CMPLE: return a <= b;
-    case DLC_ASIC_V_CMPGT: return a > b;
-    case DLC_ASIC_V_CMPGE: return a >= b;
-    case DLC_ASIC_V_ADD: return a + b;
-    case DLC_ASIC_V_SUB: return a - b;
-    case DLC_ASIC_V_MUL: return a * b;
-    case DLC_ASIC_V_DIV: return a / b;
-    case DLC_ASIC_V_MAX: return isnan(a) || isnan(b) ? NAN : a > b ? a : b;
-    default: return isnan(a) || isnan(b) ? NAN : a < b ? a : b;
-    }
-}
-
 static int64_t new_tile(gen_round *r) { return r->tile0 + (int64_t)(r->next_tile++) * r->S; }
-
-typedef struct addr_at {
-    int64_t addr, i;
-} addr_at;
-
-static int cmp_addr_at(const void *a, const void *b) {
-    const addr_at *x = a, *y = b;
-    if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
-    return (x->i > y->i) - (x->i < y->i);
-}
 
 /* A leaf read by many participants at few addresses in short runs (a row statistic or a
  * scalar broadcast over a row: LayerNorm's mean, softmax's max) would cost the DMA one burst
@@ -866,9 +841,9 @@ static bool gather_broadcast(gen_round *r, int64_t t) {
     for (size_t i = 0; i < n; i++) runs += i == 0 || r->dr[i] != r->dr[i - 1] + 4;
     int64_t burst_elems = r->g->a->dram_burst_bytes / 4;
     if (n < 2 || (int64_t)n >= (int64_t)runs * burst_elems) return false; /* long runs: bursts are full */
-    addr_at *u = dlc_xmalloc(n * sizeof *u);
-    for (size_t i = 0; i < n; i++) u[i] = (addr_at){r->dr[i], (int64_t)i};
-    qsort(u, n, sizeof *u, cmp_addr_at);
+    addr_seq *u = dlc_xmalloc(n * sizeof *u);
+    for (size_t i = 0; i < n; i++) u[i] = (addr_seq){r->dr[i], (int64_t)i};
+    qsort(u, n, sizeof *u, cmp_addr_seq);
     size_t nu = 0;
     for (size_t i = 0; i < n; i++) nu += i == 0 || u[i].addr != u[i - 1].addr;
     if (2 * nu > n) {
@@ -882,7 +857,7 @@ static bool gather_broadcast(gen_round *r, int64_t t) {
     for (size_t i = 0; i < n; i++) {
         if (i > 0 && u[i].addr != u[i - 1].addr) k++;
         if (i == 0 || u[i].addr != u[i - 1].addr) ss[k] = stage + (int64_t)k, sd[k] = u[i].addr;
-        src[u[i].i] = stage + (int64_t)k;
+        src[u[i].seq] = stage + (int64_t)k;
     }
     for (size_t i = 0; i < n; i++) dst[i] = t + (int64_t)i;
     dma(r->g, true, DLC_ASIC_BUF_ACC, ss, sd, nu, r->bv);
@@ -966,7 +941,7 @@ static int gen_eval(gen_round *r, const dlc_expr *e, int64_t dest, operand *out)
         if (square) b = a;
         else if (gen_eval(r, e->bin.b, -1, &b) != 0) return -1;
         if (a.imm && b.imm) {
-            *out = (operand){true, fold_binary(fn, a.v, b.v), 0};
+            *out = (operand){true, dlc_asic_vfunc_eval((uint32_t)fn, a.v, b.v), 0};
             return 0;
         }
         int64_t t = dest >= 0 ? dest : new_tile(r);
@@ -1045,7 +1020,7 @@ static int emit_generic(cg *g, const sstmt *s) {
     int rc = -1;
     point_set ps = {0};
     int64_t *v = dlc_xcalloc((size_t)g->f->nvars + 1, sizeof *v);
-    slot_pt *sp = NULL;
+    addr_seq *sp = NULL;
     int64_t *slot_first = NULL, *slot_count = NULL, *pt = NULL, *pos = NULL, *sr = NULL, *dr = NULL;
     block_vec bv = {0};
     for (size_t l = 0; l < leaves.len; l++) {
@@ -1094,13 +1069,13 @@ static int emit_generic(cg *g, const sstmt *s) {
     /* Slots: distinct destination elements in address order; the k-th contribution to
      * each slot runs in round k, so per-element order is kept. */
     sp = dlc_xmalloc(n * sizeof *sp);
-    for (size_t i = 0; i < n; i++) sp[i] = (slot_pt){ps.dst.data[i], (int64_t)i};
-    qsort(sp, n, sizeof *sp, cmp_slot_pt);
+    for (size_t i = 0; i < n; i++) sp[i] = (addr_seq){ps.dst.data[i], (int64_t)i};
+    qsort(sp, n, sizeof *sp, cmp_addr_seq);
     slot_first = dlc_xmalloc(n * sizeof *slot_first);
     slot_count = dlc_xmalloc(n * sizeof *slot_count);
     size_t nslot = 0;
     for (size_t i = 0; i < n; i++) {
-        if (i == 0 || sp[i].dst != sp[i - 1].dst) {
+        if (i == 0 || sp[i].addr != sp[i - 1].addr) {
             slot_first[nslot] = (int64_t)i;
             slot_count[nslot++] = 0;
         }
@@ -1163,7 +1138,7 @@ static int emit_generic(cg *g, const sstmt *s) {
         if (st->store.reduce != DLC_REDUCE_NONE) {
             for (size_t j = 0; j < cn; j++) {
                 sr[j] = D + (int64_t)j;
-                dr[j] = (int64_t)g->base[dst] + 4 * sp[slot_first[c0 + j]].dst;
+                dr[j] = (int64_t)g->base[dst] + 4 * sp[slot_first[c0 + j]].addr;
             }
             dma(g, true, ACC, sr, dr, cn, &bv);
         }
@@ -1231,7 +1206,7 @@ static int emit_generic(cg *g, const sstmt *s) {
         }
         for (size_t j = 0; j < cn; j++) {
             sr[j] = D + (int64_t)j;
-            dr[j] = (int64_t)g->base[dst] + 4 * sp[slot_first[c0 + j]].dst;
+            dr[j] = (int64_t)g->base[dst] + 4 * sp[slot_first[c0 + j]].addr;
         }
         dma(g, false, ACC, sr, dr, cn, &bv);
     }

@@ -67,6 +67,7 @@
 #ifndef DLC_BACKENDS_ASIC_ISA_H
 #define DLC_BACKENDS_ASIC_ISA_H
 
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -266,6 +267,40 @@ static inline dlc_asic_vkind dlc_asic_vfunc_kind(uint32_t f) {
         DLC_ASIC_VFUNCS(DLC_ASIC_X_)
 #undef DLC_ASIC_X_
     default: return DLC_ASIC_VK_UNARY;
+    }
+}
+
+/* One lane of vector function f on x (src0) and y (src1 or the immediate): the semantics the
+ * simulator executes and the compiler folds constants with. Reductions combine the running
+ * value x with the next element y. FILL returns y (the immediate); SEL returns y, and the
+ * caller keeps dst where the mask x is 0; ACCUMULATE is the caller's too. */
+static inline float dlc_asic_vfunc_eval(uint32_t f, float x, float y) {
+    switch (f) {
+    case DLC_ASIC_V_ADD: case DLC_ASIC_V_RSUM: return x + y;
+    case DLC_ASIC_V_SUB: return x - y;
+    case DLC_ASIC_V_MUL: return x * y;
+    case DLC_ASIC_V_DIV: return x / y;
+    case DLC_ASIC_V_MAX: case DLC_ASIC_V_RMAX: return isnan(x) || isnan(y) ? NAN : x > y ? x : y;
+    case DLC_ASIC_V_MIN: case DLC_ASIC_V_RMIN: return isnan(x) || isnan(y) ? NAN : x < y ? x : y;
+    case DLC_ASIC_V_MOV: return x;
+    case DLC_ASIC_V_NEG: return -x;
+    case DLC_ASIC_V_ABS: return fabsf(x);
+    case DLC_ASIC_V_EXP: return expf(x);
+    case DLC_ASIC_V_LOG: return logf(x);
+    case DLC_ASIC_V_RECIP: return 1.0f / x;
+    case DLC_ASIC_V_SQRT: return sqrtf(x);
+    case DLC_ASIC_V_RSQRT: return 1.0f / sqrtf(x);
+    case DLC_ASIC_V_TANH: return tanhf(x);
+    case DLC_ASIC_V_SIGMOID: return 1.0f / (1.0f + expf(-x));
+    case DLC_ASIC_V_ERF: return erff(x);
+    /* C's comparisons are IEEE's: false on a NaN operand, except != */
+    case DLC_ASIC_V_CMPEQ: return x == y ? 1.0f : 0.0f;
+    case DLC_ASIC_V_CMPNE: return x != y ? 1.0f : 0.0f;
+    case DLC_ASIC_V_CMPLT: return x < y ? 1.0f : 0.0f;
+    case DLC_ASIC_V_CMPLE: return x <= y ? 1.0f : 0.0f;
+    case DLC_ASIC_V_CMPGT: return x > y ? 1.0f : 0.0f;
+    case DLC_ASIC_V_CMPGE: return x >= y ? 1.0f : 0.0f;
+    default: return y; /* FILL, SEL */
     }
 }
 

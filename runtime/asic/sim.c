@@ -303,37 +303,6 @@ static int exec_gemm(sim *s, size_t i, const dlc_asic_cmd *c, dlc_asic_counters 
 
 /* ---- vector unit ---- */
 
-static float vfunc(uint32_t f, float x, float y) {
-    switch (f) {
-    case DLC_ASIC_V_ADD: return x + y;
-    case DLC_ASIC_V_SUB: return x - y;
-    case DLC_ASIC_V_MUL: return x * y;
-    case DLC_ASIC_V_DIV: return x / y;
-    case DLC_ASIC_V_MAX: case DLC_ASIC_V_RMAX: return isnan(x) || isnan(y) ? NAN : x > y ? x : y;
-    case DLC_ASIC_V_MIN: case DLC_ASIC_V_RMIN: return isnan(x) || isnan(y) ? NAN : x < y ? x : y;
-    case DLC_ASIC_V_RSUM: return x + y;
-    case DLC_ASIC_V_MOV: return x;
-    case DLC_ASIC_V_NEG: return -x;
-    case DLC_ASIC_V_ABS: return fabsf(x);
-    case DLC_ASIC_V_EXP: return expf(x);
-    case DLC_ASIC_V_LOG: return logf(x);
-    case DLC_ASIC_V_RECIP: return 1.0f / x;
-    case DLC_ASIC_V_SQRT: return sqrtf(x);
-    case DLC_ASIC_V_RSQRT: return 1.0f / sqrtf(x);
-    case DLC_ASIC_V_TANH: return tanhf(x);
-    case DLC_ASIC_V_SIGMOID: return 1.0f / (1.0f + expf(-x));
-    case DLC_ASIC_V_ERF: return erff(x);
-    /* C's comparisons are IEEE's: false on a NaN operand, except != */
-    case DLC_ASIC_V_CMPEQ: return x == y ? 1.0f : 0.0f;
-    case DLC_ASIC_V_CMPNE: return x != y ? 1.0f : 0.0f;
-    case DLC_ASIC_V_CMPLT: return x < y ? 1.0f : 0.0f;
-    case DLC_ASIC_V_CMPLE: return x <= y ? 1.0f : 0.0f;
-    case DLC_ASIC_V_CMPGT: return x > y ? 1.0f : 0.0f;
-    case DLC_ASIC_V_CMPGE: return x >= y ? 1.0f : 0.0f;
-    default: return y; /* FILL: y is the immediate; SEL: exec_vec keeps dst where the mask is 0 */
-    }
-}
-
 /* Energy class of a vector function: 0 simple, 1 mul, 2 special. */
 static int vclass(uint32_t f) {
     switch (f) {
@@ -375,7 +344,7 @@ static int exec_vec(sim *s, size_t i, const dlc_asic_cmd *c, dlc_asic_counters *
             float *d = D + c->dst + o * c->dst_so;
             float r = accf ? *d : S0[c->src0 + o * c->src0_so];
             for (uint64_t j = accf ? 0 : 1; j < c->n_inner; j++)
-                r = vfunc(c->func, r, S0[c->src0 + o * c->src0_so + j * c->src0_si]);
+                r = dlc_asic_vfunc_eval(c->func, r, S0[c->src0 + o * c->src0_so + j * c->src0_si]);
             *d = round_operand(s, c->dst_buf, r);
             continue;
         }
@@ -383,7 +352,7 @@ static int exec_vec(sim *s, size_t i, const dlc_asic_cmd *c, dlc_asic_counters *
             float x = use0 ? S0[c->src0 + o * c->src0_so + j * c->src0_si] : 0.0f;
             float y = use1 ? S1[c->src1 + o * c->src1_so + j * c->src1_si] : imm;
             float *d = &D[c->dst + o * c->dst_so + j * c->dst_si];
-            float r = vfunc(c->func, x, y);
+            float r = dlc_asic_vfunc_eval(c->func, x, y);
             if (sel && x == 0.0f) r = *d;
             *d = round_operand(s, c->dst_buf, mac ? *d + r : r);
         }
