@@ -21,11 +21,20 @@
  * unit stride along the output channel, so isl-tile can vectorise a convolution over output
  * channels with rows of output pixels in registers, the layout oneDNN and XNNPACK use; the
  * image width (56, 28, 14, 7 in ResNet-18) then no longer has to fill vectors. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "passes/passes.h"
+
+/* A new value named "<base>.<suffix>" (made unique); returns its index. */
+static int add_derived_value(dlc_graph *g, const char *base, const char *suffix) {
+    char *hint = dlc_xasprintf("%s.%s", base, suffix);
+    char *name = dlc_graph_unique_name(g, hint);
+    int v = dlc_graph_add_value(g, name);
+    free(name);
+    free(hint);
+    return v;
+}
 
 /* True if node n is a Conv this pass should rewrite; *pads receives its pads attribute. */
 static bool wants_explicit_pad(const dlc_graph *g, const dlc_node *n, const int64_t **pads) {
@@ -65,14 +74,9 @@ int dlc_explicit_pad(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err)
         }
         dlc_dtype t = x->dtype;
         int xin = g->nodes[i].inputs[0];
-        char hint[256];
-        snprintf(hint, sizeof hint, "%s.padded", g->values[xin].name);
-        char *vname = dlc_graph_unique_name(g, hint);
-        int pv = dlc_graph_add_value(g, vname);
-        free(vname);
+        int pv = add_derived_value(g, g->values[xin].name, "padded");
         dlc_value_set_type(&g->values[pv], t, r, dims);
-        snprintf(hint, sizeof hint, "%s.pad", g->nodes[i].name);
-        char *nname = dlc_graph_unique_name(g, hint);
+        char *nname = dlc_xasprintf("%s.pad", g->nodes[i].name);
         int pn = dlc_graph_add_node(g, "Pad", nname, &xin, 1, &pv, 1);
         free(nname);
         dlc_node_set_attr_string(&g->nodes[pn], "mode", "constant");
@@ -123,13 +127,8 @@ int dlc_pack_conv_weights(dlc_graph *g, const dlc_pass_options *opts, dlc_error 
         for (int64_t m = 0; m < M; m++)
             for (int64_t ck = 0; ck < C * K; ck++)
                 dst[((m / B) * C * K + ck) * B + m % B] = src[m * C * K + ck];
-        char hint[256];
-        snprintf(hint, sizeof hint, "%s.packed", w->name);
-        char *vname = dlc_graph_unique_name(g, hint);
-        int pv = dlc_graph_add_value(g, vname);
-        free(vname);
+        int pv = add_derived_value(g, w->name, "packed"); /* (moves g->values: w dangles) */
         dlc_value_take_data(&g->values[pv], packed);
-        n = &g->nodes[i]; /* (values moved, nodes did not; re-read for clarity) */
         n->inputs[1] = pv;
         dlc_node_set_attr_int(n, "weight_block", B);
     }

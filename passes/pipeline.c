@@ -91,21 +91,19 @@ char *dlc_pipeline_compose(const char *target_passes, dlc_error *err) {
     char **names = split_pipeline(target_passes, &count, err);
     if (!names) return NULL;
     dlc_strbuf graph = {0}, loop = {0};
+    char *out = NULL;
     for (int i = 0; i < count; i++) {
         const dlc_pass *p = dlc_pass_find(names[i]);
         if (p->kind == DLC_PASS_LOWER) {
             dlc_error_set(err, "target pipeline '%s': 'lower' is already part of the default",
                           target_passes);
-            dlc_strbuf_free(&graph);
-            dlc_strbuf_free(&loop);
-            for (int k = 0; k < count; k++) free(names[k]);
-            free(names);
-            return NULL;
+            goto done;
         }
         dlc_strbuf_printf(p->kind == DLC_PASS_GRAPH ? &graph : &loop, ",%s", names[i]);
     }
-    char *out = dlc_xasprintf("%s%s,lower%s", DLC_DEFAULT_GRAPH_PASSES, graph.data ? graph.data : "",
-                              loop.data ? loop.data : "");
+    out = dlc_xasprintf("%s%s,lower%s", DLC_DEFAULT_GRAPH_PASSES, graph.data ? graph.data : "",
+                        loop.data ? loop.data : "");
+done:
     dlc_strbuf_free(&graph);
     dlc_strbuf_free(&loop);
     for (int k = 0; k < count; k++) free(names[k]);
