@@ -537,3 +537,121 @@ void dlc_loop_buffer_lifetimes(const dlc_loop_func *f, int *first, int *last) {
     for (int i = 0; i < f->nbufs; i++) first[i] = last[i] = -1;
     for (size_t k = 0; k < f->body.len; k++) mark_stmt(&l, f->body.stmts[k], (int)k);
 }
+
+/* ---- substitution, trip counts ---- */
+
+dlc_expr *dlc_expr_subst(dlc_expr *e, const int *vars, dlc_expr *const *to, int n) {
+    switch (e->kind) {
+    case DLC_EXPR_VAR:
+        for (int j = 0; j < n; j++)
+            if (vars[j] == e->var) {
+                dlc_expr_free(e);
+                return dlc_expr_clone(to[j]);
+            }
+        return e;
+    case DLC_EXPR_LOAD:
+        for (int i = 0; i < e->load.nidx; i++) e->load.idx[i] = dlc_expr_subst(e->load.idx[i], vars, to, n);
+        return e;
+    case DLC_EXPR_UNARY: e->un.a = dlc_expr_subst(e->un.a, vars, to, n); return e;
+    case DLC_EXPR_BINARY:
+        e->bin.a = dlc_expr_subst(e->bin.a, vars, to, n);
+        e->bin.b = dlc_expr_subst(e->bin.b, vars, to, n);
+        return e;
+    case DLC_EXPR_SELECT:
+        e->sel.cond = dlc_expr_subst(e->sel.cond, vars, to, n);
+        e->sel.a = dlc_expr_subst(e->sel.a, vars, to, n);
+        e->sel.b = dlc_expr_subst(e->sel.b, vars, to, n);
+        return e;
+    case DLC_EXPR_CAST: e->cast.a = dlc_expr_subst(e->cast.a, vars, to, n); return e;
+    default: return e;
+    }
+}
+
+static void subst_block(dlc_block *b, const int *vars, dlc_expr *const *to, int n);
+
+void dlc_stmt_subst(dlc_stmt *s, const int *vars, dlc_expr *const *to, int n) {
+    switch (s->kind) {
+    case DLC_STMT_STORE:
+        for (int i = 0; i < s->store.nidx; i++) s->store.idx[i] = dlc_expr_subst(s->store.idx[i], vars, to, n);
+        s->store.value = dlc_expr_subst(s->store.value, vars, to, n);
+        return;
+    case DLC_STMT_FOR:
+        s->loop.lo = dlc_expr_subst(s->loop.lo, vars, to, n);
+        s->loop.hi = dlc_expr_subst(s->loop.hi, vars, to, n);
+        subst_block(&s->loop.body, vars, to, n);
+        return;
+    case DLC_STMT_IF:
+        s->cond.cond = dlc_expr_subst(s->cond.cond, vars, to, n);
+        subst_block(&s->cond.then_body, vars, to, n);
+        subst_block(&s->cond.else_body, vars, to, n);
+        return;
+    }
+}
+
+static void subst_block(dlc_block *b, const int *vars, dlc_expr *const *to, int n) {
+    for (size_t i = 0; i < b->len; i++) dlc_stmt_subst(b->stmts[i], vars, to, n);
+}
+
+/* hi = lo + c (both sides as printed), or both constant. */
+int64_t dlc_loop_trip_count(const dlc_expr *lo, const dlc_expr *hi, int64_t step) {
+    int64_t c = 0;
+    if (lo->kind == DLC_EXPR_CONST && hi->kind == DLC_EXPR_CONST) {
+        c = hi->c.i - lo->c.i;
+    } else {
+        while (hi->kind == DLC_EXPR_BINARY && hi->bin.op == DLC_BIN_ADD && hi->bin.b->kind == DLC_EXPR_CONST) {
+            c += hi->bin.b->c.i;
+            hi = hi->bin.a;
+        }
+        if (!dlc_expr_equal(lo, hi)) return -1;
+    }
+    return c > 0 ? (c + step - 1) / step : 0;
+}
+
+/* ---- walks ---- */
+
+void dlc_expr_walk(dlc_expr *e, void (*fn)(dlc_expr *e, void *user), void *user) {
+    if (!e) return;
+    fn(e, user);
+    switch (e->kind) {
+    case DLC_EXPR_LOAD:
+        for (int i = 0; i < e->load.nidx; i++) dlc_expr_walk(e->load.idx[i], fn, user);
+        break;
+    case DLC_EXPR_UNARY: dlc_expr_walk(e->un.a, fn, user); break;
+    case DLC_EXPR_BINARY:
+        dlc_expr_walk(e->bin.a, fn, user);
+        dlc_expr_walk(e->bin.b, fn, user);
+        break;
+    case DLC_EXPR_SELECT:
+        dlc_expr_walk(e->sel.cond, fn, user);
+        dlc_expr_walk(e->sel.a, fn, user);
+        dlc_expr_walk(e->sel.b, fn, user);
+        break;
+    case DLC_EXPR_CAST: dlc_expr_walk(e->cast.a, fn, user); break;
+    default: break;
+    }
+}
+
+void dlc_stmt_walk(dlc_stmt *s, void (*sfn)(dlc_stmt *s, void *user),
+                   void (*efn)(dlc_expr *e, void *user), void *user) {
+    if (sfn) sfn(s, user);
+    switch (s->kind) {
+    case DLC_STMT_FOR:
+        if (efn) {
+            dlc_expr_walk(s->loop.lo, efn, user);
+            dlc_expr_walk(s->loop.hi, efn, user);
+        }
+        for (size_t i = 0; i < s->loop.body.len; i++) dlc_stmt_walk(s->loop.body.stmts[i], sfn, efn, user);
+        break;
+    case DLC_STMT_IF:
+        if (efn) dlc_expr_walk(s->cond.cond, efn, user);
+        for (size_t i = 0; i < s->cond.then_body.len; i++) dlc_stmt_walk(s->cond.then_body.stmts[i], sfn, efn, user);
+        for (size_t i = 0; i < s->cond.else_body.len; i++) dlc_stmt_walk(s->cond.else_body.stmts[i], sfn, efn, user);
+        break;
+    case DLC_STMT_STORE:
+        if (efn) {
+            for (int i = 0; i < s->store.nidx; i++) dlc_expr_walk(s->store.idx[i], efn, user);
+            dlc_expr_walk(s->store.value, efn, user);
+        }
+        break;
+    }
+}

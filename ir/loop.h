@@ -32,6 +32,7 @@
  *   func @main(%x: f32[1,784], %w: f32[784,10]) -> (%y: f32[1,10]) {
  *     const %b : f32[10] = dense<elided>
  *     temp %t : f32[1,10]
+ *     local %acc : f32[4,16]          (see DLC_BUF_LOCAL)
  *     for %i = 0 to 10 loc("Gemm_0") {
  *       %t[0, %i] = %b[%i]
  *       for %k = 0 to 784 {
@@ -61,6 +62,12 @@ typedef enum dlc_buf_kind {
     DLC_BUF_OUTPUT,
     DLC_BUF_CONST,
     DLC_BUF_TEMP,
+    /* A small scratch buffer private to each thread that runs its statements: accumulators
+     * kept in registers (promote-accumulators), arrays shrunk by contract-arrays. Its
+     * contents start undefined, so every element must be written before it is read in the
+     * innermost loop that encloses all of the buffer's accesses (the verifier does not check
+     * this; the interpreter fills locals with NaN so a violation shows). Never in the arena. */
+    DLC_BUF_LOCAL,
 } dlc_buf_kind;
 
 typedef struct dlc_buffer {
@@ -263,6 +270,20 @@ void dlc_expr_free(dlc_expr *e);
 bool dlc_expr_equal(const dlc_expr *a, const dlc_expr *b);
 /* True if e is quasi-affine in loop variables (see above). */
 bool dlc_expr_is_affine(const dlc_expr *e);
+/* e with every variable vars[j] replaced by a copy of to[j] (takes e, gives the result). */
+dlc_expr *dlc_expr_subst(dlc_expr *e, const int *vars, dlc_expr *const *to, int n);
+/* The same substitution in a statement tree, in place (bounds, conditions, indices, values). */
+void dlc_stmt_subst(dlc_stmt *s, const int *vars, dlc_expr *const *to, int n);
+/* Calls fn on e and on each of its subexpressions (load indices too), parents first. */
+void dlc_expr_walk(dlc_expr *e, void (*fn)(dlc_expr *e, void *user), void *user);
+/* Calls sfn on s and on every statement inside it, parents first, and efn on every expression
+ * they hold (bounds, conditions, store indices and values) with dlc_expr_walk; either may be
+ * NULL. The callbacks may change what they are given, not the tree's shape. */
+void dlc_stmt_walk(dlc_stmt *s, void (*sfn)(dlc_stmt *s, void *user),
+                   void (*efn)(dlc_expr *e, void *user), void *user);
+/* The trip count of `for lo to hi step` when it is a constant (both bounds constant, or
+ * hi = lo + c syntactically), else -1. */
+int64_t dlc_loop_trip_count(const dlc_expr *lo, const dlc_expr *hi, int64_t step);
 const char *dlc_unop_name(dlc_unop op);
 const char *dlc_binop_name(dlc_binop op);
 

@@ -616,11 +616,20 @@ int dlc_loop_interpret(const dlc_loop_func *f, dlc_tensor *const *inputs,
                 goto out;
             }
             ib->data = b->data->data;
-        } else if (b->kind == DLC_BUF_TEMP) {
+        } else if (b->kind == DLC_BUF_TEMP || b->kind == DLC_BUF_LOCAL) {
             temps[i] = dlc_tensor_new(b->dtype, b->rank, b->dims, err); /* zero-filled */
             if (!temps[i]) {
-                dlc_error_prefix(err, "@%s: temp %%%s", f->name, b->name);
+                dlc_error_prefix(err, "@%s: %s %%%s", f->name,
+                                 b->kind == DLC_BUF_TEMP ? "temp" : "local", b->name);
                 goto out;
+            }
+            /* a local starts undefined: NaN makes a read before the first write visible */
+            if (b->kind == DLC_BUF_LOCAL && (b->dtype == DLC_F32 || b->dtype == DLC_F64)) {
+                int64_t n = dlc_tensor_numel(temps[i]);
+                for (int64_t k = 0; k < n; k++) {
+                    if (b->dtype == DLC_F32) ((float *)temps[i]->data)[k] = NAN;
+                    else ((double *)temps[i]->data)[k] = NAN;
+                }
             }
             ib->data = temps[i]->data;
         }

@@ -251,8 +251,13 @@ char *dlc_loop_print(const dlc_loop_func *f, const dlc_print_options *opts) {
     dlc_strbuf_puts(&sb, " {\n");
     for (int i = 0; i < f->nbufs; i++) {
         const dlc_buffer *b = &f->bufs[i];
-        if (b->kind != DLC_BUF_CONST && b->kind != DLC_BUF_TEMP) continue;
-        dlc_text_print_name(&sb, b->kind == DLC_BUF_CONST ? "  const %" : "  temp %", b->name);
+        if (b->kind != DLC_BUF_CONST && b->kind != DLC_BUF_TEMP && b->kind != DLC_BUF_LOCAL)
+            continue;
+        dlc_text_print_name(&sb,
+                            b->kind == DLC_BUF_CONST  ? "  const %"
+                            : b->kind == DLC_BUF_TEMP ? "  temp %"
+                                                      : "  local %",
+                            b->name);
         dlc_strbuf_puts(&sb, " : ");
         print_buffer_type(&sb, b);
         if (b->kind == DLC_BUF_CONST) {
@@ -752,6 +757,8 @@ static bool parse_func(lparser *lp) {
                 lp->f->bufs[b].in_arena = true;
                 lp->f->bufs[b].arena_offset = off;
             }
+        } else if (dlc_parser_accept(p, "local")) {
+            if (parse_buffer_decl(lp, DLC_BUF_LOCAL) < 0) return false;
         } else {
             dlc_stmt *s = parse_stmt(lp);
             if (!s) return false;

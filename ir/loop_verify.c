@@ -307,7 +307,7 @@ static int verify_buffers(vctx *c) {
     for (int i = 0; i < f->nbufs; i++) {
         const dlc_buffer *b = &f->bufs[i];
         if (!b->name) return fail(c, "buffer #%d has no name", i);
-        if ((int)b->kind < DLC_BUF_INPUT || b->kind > DLC_BUF_TEMP)
+        if ((int)b->kind < DLC_BUF_INPUT || b->kind > DLC_BUF_LOCAL)
             return fail(c, "buffer %%%s has unknown kind %d", b->name, (int)b->kind);
         if (!is_valid_dtype(b->dtype))
             return fail(c, "buffer %%%s has invalid element type %d", b->name, (int)b->dtype);

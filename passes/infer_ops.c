@@ -350,17 +350,40 @@ static int infer_clip(dlc_ictx *c, dlc_node *n) {
 
 /* ---- linear algebra and convolution ---- */
 
+/* weight_block = Bk (dlc's pack-matmul-weights): B of a MatMul or Gemm is packed as
+ * [N/Bk, K, Bk]. Checks that B has that form; *k and *n receive K and N (-1 if unknown). */
+static int packed_b(dlc_ictx *c, const dlc_value *b, int64_t blk, int64_t *k, int64_t *n) {
+    if (blk < 0 || b->rank != 3 || b->dims[2] != blk) {
+        char sb[160];
+        shape_str(b, sb, sizeof sb);
+        FAIL("weight_block %lld does not match weight '%s' %s (packed B is [N/%lld, K, %lld])",
+             (long long)blk, b->name, sb, (long long)blk, (long long)blk);
+    }
+    *k = b->dims[1];
+    *n = b->dims[0] >= 0 ? b->dims[0] * blk : -1;
+    return 0;
+}
+
 static int infer_gemm(dlc_ictx *c, dlc_node *n) {
     TRY(need(c, 2, 3));
     TRY(need_type(c, 0, T_NUM));
     TRY(same_type(c, 0, 1));
     TRY(same_type(c, 0, 2));
     TRY(need_rank(c, 0, 2, 2));
-    TRY(need_rank(c, 1, 2, 2));
+    int64_t blk = dlc_node_attr_int(n, "weight_block", 0);
+    if (blk == 0) TRY(need_rank(c, 1, 2, 2));
     const dlc_value *a = dlc_infer_in(c, 0), *b = dlc_infer_in(c, 1), *cc = dlc_infer_in(c, 2);
     int64_t ta = dlc_node_attr_int(n, "transA", 0), tb = dlc_node_attr_int(n, "transB", 0);
-    int64_t m = a->dims[ta ? 1 : 0], ka = a->dims[ta ? 0 : 1];
-    int64_t kb = b->dims[tb ? 1 : 0], nn = b->dims[tb ? 0 : 1];
+    int64_t m = a->dims[ta ? 1 : 0], ka = a->dims[ta ? 0 : 1], kb = -1, nn = -1;
+    if (blk != 0) {
+        /* the packed layout is one whatever B's was: transB would be ambiguous */
+        if (tb != 0) FAIL("weight_block %lld with transB = %lld (packed B is not transposed)",
+                          (long long)blk, (long long)tb);
+        TRY(packed_b(c, b, blk, &kb, &nn));
+    } else {
+        kb = b->dims[tb ? 1 : 0];
+        nn = b->dims[tb ? 0 : 1];
+    }
     if (ka >= 0 && kb >= 0 && ka != kb)
         FAIL("inner dimensions do not match: A gives K = %lld, B gives K = %lld (transA %lld, transB %lld)",
              (long long)ka, (long long)kb, (long long)ta, (long long)tb);
@@ -388,6 +411,21 @@ static int infer_matmul(dlc_ictx *c, dlc_node *n) {
     TRY(need_rank(c, 0, 1, -1));
     TRY(need_rank(c, 1, 1, -1));
     const dlc_value *a = dlc_infer_in(c, 0), *b = dlc_infer_in(c, 1);
+    int64_t blk = dlc_node_attr_int(n, "weight_block", 0);
+    if (blk != 0) {
+        /* packed B (pack-matmul-weights): Y = A[..., M, K] x B[K, N], no batch dims in B */
+        TRY(need_rank(c, 0, 2, -1));
+        int64_t kb = -1, nn = -1;
+        TRY(packed_b(c, b, blk, &kb, &nn));
+        int64_t ka = a->dims[a->rank - 1];
+        if (ka >= 0 && kb >= 0 && ka != kb)
+            FAIL("inner dimensions do not match: '%s' has K = %lld, packed '%s' K = %lld", a->name,
+                 (long long)ka, b->name, (long long)kb);
+        int64_t dims[DLC_MAX_RANK];
+        memcpy(dims, a->dims, sizeof(int64_t) * (size_t)a->rank);
+        dims[a->rank - 1] = nn;
+        return dlc_infer_set_out(c, 0, a->dtype, a->rank, dims);
+    }
     int64_t ka = a->dims[a->rank - 1], kb = b->rank == 1 ? b->dims[0] : b->dims[b->rank - 2];
     if (ka >= 0 && kb >= 0 && ka != kb) {
         char sa[160], sb[160];

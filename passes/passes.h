@@ -93,6 +93,9 @@ int dlc_explicit_pad(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err)
 /* Repacks constant f32 Conv weights into blocks of output channels (weight_block attribute;
  * the block follows opts->vector_bytes) (conv_layout.c). */
 int dlc_pack_conv_weights(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
+/* Repacks the constant f32 B[K, N] of a MatMul or Gemm into column blocks B'[N/Bk, K, Bk]
+ * (weight_block attribute; the block follows opts->vector_bytes) (conv_layout.c). */
+int dlc_pack_matmul_weights(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 
 /* Loop passes. isl-roundtrip: extracts the polyhedral form (domains, accesses, schedule
  * tree), computes dependences and rebuilds the loops from an isl AST without transforming
@@ -110,6 +113,14 @@ int dlc_poly_tile_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error
 /* isl-tile-contractions: isl-tile each top-level nest on its own (no fusion), keeping the
  * result only where a contraction was blocked for registers; other nests stay as lowered. */
 int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
+/* contract-arrays: a temporary whose accesses all sit in one loop nest loses the dimensions
+ * indexed by one variable of a loop around all of them, when isl's flow analysis shows that
+ * no read sees its initial contents; it becomes a local (contract.c). */
+int dlc_contract_arrays(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
+/* promote-accumulators: a register block's reduction store whose element does not move in the
+ * loops around it accumulates into a local (registers) loaded before those loops and stored
+ * after them (promote.c). */
+int dlc_promote_accumulators(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
 
 /* plan-memory: temporaries placed in one arena (buffer.in_arena/arena_offset), sharing bytes
  * when their lifetimes (ranges of top-level statements) are disjoint; a zero fill goes in

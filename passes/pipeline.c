@@ -17,6 +17,8 @@ static const dlc_pass passes[] = {
      DLC_PASS_GRAPH, dlc_explicit_pad, NULL},
     {"pack-conv-weights", "pack constant Conv weights in blocks of output channels (vector width)",
      DLC_PASS_GRAPH, dlc_pack_conv_weights, NULL},
+    {"pack-matmul-weights", "pack constant MatMul/Gemm B in blocks of columns (vector width)",
+     DLC_PASS_GRAPH, dlc_pack_matmul_weights, NULL},
     {"lower", "lower the graph to loop IR", DLC_PASS_LOWER, NULL, NULL},
     {"isl-roundtrip", "loop IR to isl (domains, accesses, schedule, dependences) and back",
      DLC_PASS_LOOP, NULL, dlc_poly_roundtrip},
@@ -26,6 +28,10 @@ static const dlc_pass passes[] = {
      DLC_PASS_LOOP, NULL, dlc_poly_tile_pass},
     {"isl-tile-contractions", "isl-tile each nest alone; keep it where a contraction was "
      "blocked for registers", DLC_PASS_LOOP, NULL, dlc_poly_tile_contractions_pass},
+    {"contract-arrays", "shrink temporaries that fusion made local to one loop nest",
+     DLC_PASS_LOOP, NULL, dlc_contract_arrays},
+    {"promote-accumulators", "keep a register block's accumulators in registers across the "
+     "reduction loops around it", DLC_PASS_LOOP, NULL, dlc_promote_accumulators},
     {"plan-memory", "place temporaries in one arena, sharing bytes between disjoint lifetimes",
      DLC_PASS_LOOP, NULL, dlc_plan_memory},
 };

@@ -528,6 +528,62 @@ int dlc_poly_compute_dependences(dlc_poly *p, dlc_error *err) {
     return 0;
 }
 
+/* Whether map m (a dependence) relates only instances with equal values of the first n
+ * domain dimensions (the same iteration of the n outermost loops). */
+typedef struct same_iter {
+    int n;
+    isl_bool ok;
+} same_iter;
+
+static isl_stat same_iteration(isl_map *m, void *user) {
+    same_iter *si = user;
+    isl_map *eq = isl_map_copy(m);
+    for (int t = 0; t < si->n; t++) eq = isl_map_equate(eq, isl_dim_in, t, isl_dim_out, t);
+    isl_bool sub = isl_map_is_subset(m, eq);
+    isl_map_free(eq);
+    isl_map_free(m);
+    if (sub != isl_bool_true) si->ok = sub;
+    return sub == isl_bool_true ? isl_stat_ok : isl_stat_error;
+}
+
+int dlc_poly_flow_within(dlc_poly *p, int buf, int depth, dlc_error *err) {
+    const dlc_buffer *b = &p->f->bufs[buf];
+    dlc_strbuf sb = {0};
+    dlc_strbuf_printf(&sb, "{ B%d[", buf);
+    for (int d = 0; d < b->rank; d++) dlc_strbuf_printf(&sb, "%si%d", d ? ", " : "", d);
+    dlc_strbuf_puts(&sb, "] }");
+    isl_union_set *range = isl_union_set_read_from_str(p->ctx, sb.data);
+    dlc_strbuf_free(&sb);
+    isl_union_map *sink = isl_union_map_intersect_range(isl_union_map_copy(p->reads), isl_union_set_copy(range));
+    isl_union_map *must = isl_union_map_intersect_range(isl_union_map_copy(p->must_writes), isl_union_set_copy(range));
+    isl_union_map *may = isl_union_map_intersect_range(isl_union_map_copy(p->may_writes), range);
+    isl_union_access_info *ai = isl_union_access_info_from_sink(sink);
+    ai = isl_union_access_info_set_must_source(ai, must);
+    ai = isl_union_access_info_set_may_source(ai, may);
+    ai = isl_union_access_info_set_schedule(ai, isl_schedule_copy(p->schedule));
+    isl_union_flow *flow = isl_union_access_info_compute_flow(ai);
+    isl_union_map *none = isl_union_flow_get_may_no_source(flow);
+    isl_union_map *deps = isl_union_flow_get_may_dependence(flow);
+    isl_union_flow_free(flow);
+    isl_bool ok = none ? isl_union_map_is_empty(none) : isl_bool_error;
+    isl_union_map_free(none);
+    if (ok == isl_bool_true) {
+        /* source and sink in the same iteration of the loops down to `depth`; the dependence
+         * maps go statement to statement, whose first dimensions are those loops */
+        same_iter si = {depth, isl_bool_true};
+        if (!deps) si.ok = isl_bool_error;
+        else isl_union_map_foreach_map(deps, same_iteration, &si);
+        ok = si.ok;
+    }
+    isl_union_map_free(deps);
+    if (ok == isl_bool_error) {
+        const char *msg = isl_ctx_last_error_msg(p->ctx);
+        dlc_error_set(err, "isl: flow analysis of %%%s failed%s%s", b->name, msg ? ": " : "", msg ? msg : "");
+        return -1;
+    }
+    return ok == isl_bool_true;
+}
+
 char *dlc_poly_describe(dlc_poly *p) {
     dlc_strbuf sb = {0};
     dlc_strbuf_printf(&sb, "# %zu statements; buffers:", p->stmts.len);
@@ -663,59 +719,6 @@ static dlc_expr *ast_expr(rebuild *r, isl_ast_expr *e) {
     return acc;
 }
 
-/* e with every variable vars[j] replaced by a copy of to[j] (takes e). */
-static dlc_expr *subst_expr(dlc_expr *e, const int *vars, dlc_expr *const *to, int n) {
-    switch (e->kind) {
-    case DLC_EXPR_VAR:
-        for (int j = 0; j < n; j++)
-            if (vars[j] == e->var) {
-                dlc_expr_free(e);
-                return dlc_expr_clone(to[j]);
-            }
-        return e;
-    case DLC_EXPR_LOAD:
-        for (int i = 0; i < e->load.nidx; i++) e->load.idx[i] = subst_expr(e->load.idx[i], vars, to, n);
-        return e;
-    case DLC_EXPR_UNARY: e->un.a = subst_expr(e->un.a, vars, to, n); return e;
-    case DLC_EXPR_BINARY:
-        e->bin.a = subst_expr(e->bin.a, vars, to, n);
-        e->bin.b = subst_expr(e->bin.b, vars, to, n);
-        return e;
-    case DLC_EXPR_SELECT:
-        e->sel.cond = subst_expr(e->sel.cond, vars, to, n);
-        e->sel.a = subst_expr(e->sel.a, vars, to, n);
-        e->sel.b = subst_expr(e->sel.b, vars, to, n);
-        return e;
-    case DLC_EXPR_CAST: e->cast.a = subst_expr(e->cast.a, vars, to, n); return e;
-    default: return e;
-    }
-}
-
-static void subst_block(dlc_block *b, const int *vars, dlc_expr *const *to, int n);
-
-static void subst_stmt(dlc_stmt *s, const int *vars, dlc_expr *const *to, int n) {
-    switch (s->kind) {
-    case DLC_STMT_STORE:
-        for (int i = 0; i < s->store.nidx; i++) s->store.idx[i] = subst_expr(s->store.idx[i], vars, to, n);
-        s->store.value = subst_expr(s->store.value, vars, to, n);
-        return;
-    case DLC_STMT_FOR:
-        s->loop.lo = subst_expr(s->loop.lo, vars, to, n);
-        s->loop.hi = subst_expr(s->loop.hi, vars, to, n);
-        subst_block(&s->loop.body, vars, to, n);
-        return;
-    case DLC_STMT_IF:
-        s->cond.cond = subst_expr(s->cond.cond, vars, to, n);
-        subst_block(&s->cond.then_body, vars, to, n);
-        subst_block(&s->cond.else_body, vars, to, n);
-        return;
-    }
-}
-
-static void subst_block(dlc_block *b, const int *vars, dlc_expr *const *to, int n) {
-    for (size_t i = 0; i < b->len; i++) subst_stmt(b->stmts[i], vars, to, n);
-}
-
 /* The statement with the origin it inherited in the original tree made explicit. */
 static const char *origin_of(const dlc_loop_func *f, const dlc_stmt *target);
 
@@ -753,30 +756,13 @@ static int ast_user(rebuild *r, isl_ast_node *node, dlc_block *out) {
     isl_ast_expr_free(call);
     if (rc == 0) {
         dlc_stmt *s = dlc_stmt_clone(ps->s);
-        subst_stmt(s, ps->vars, to, ps->nloops);
+        dlc_stmt_subst(s, ps->vars, to, ps->nloops);
         if (!s->origin) dlc_stmt_set_origin(s, origin_of(r->p->f, ps->s));
         dlc_block_push(out, s);
     }
     for (int j = 0; j < ps->nloops; j++) dlc_expr_free(to[j]);
     free(to);
     return rc;
-}
-
-/* The trip count of `for lo to hi step` if it is a constant (hi = lo + c, or both constant),
- * else -1. An unroll mark holds only for loops that run exactly the block's width: the full
- * blocks; the partial blocks at the edges stay loops (less code for LLVM to unroll). */
-static int64_t trip_count(const dlc_expr *lo, const dlc_expr *hi, int64_t step) {
-    int64_t c = 0;
-    if (lo->kind == DLC_EXPR_CONST && hi->kind == DLC_EXPR_CONST) {
-        c = hi->c.i - lo->c.i;
-    } else {
-        while (hi->kind == DLC_EXPR_BINARY && hi->bin.op == DLC_BIN_ADD && hi->bin.b->kind == DLC_EXPR_CONST) {
-            c += hi->bin.b->c.i;
-            hi = hi->bin.a;
-        }
-        if (!dlc_expr_equal(lo, hi)) return -1;
-    }
-    return c > 0 ? (c + step - 1) / step : 0;
 }
 
 static int ast_for(rebuild *r, isl_ast_node *node, dlc_block *out) {
@@ -832,7 +818,9 @@ static int ast_for(rebuild *r, isl_ast_node *node, dlc_block *out) {
         loop->loop.unroll = orig->loop.unroll;
         dlc_stmt_set_origin(loop, origin_of(r->p->f, orig));
     }
-    if (unroll > 0 && trip_count(lo, hi, step) == unroll) loop->loop.unroll = unroll;
+    /* An unroll mark holds only for loops that run exactly the block's width: the full
+     * blocks; the partial blocks at the edges stay loops (less code for LLVM to unroll). */
+    if (unroll > 0 && dlc_loop_trip_count(lo, hi, step) == unroll) loop->loop.unroll = unroll;
     if (r->p->parallel_from_deps) {
         loop->loop.attrs &= ~(unsigned)DLC_LOOP_PARALLEL;
         if (parallel) loop->loop.attrs |= DLC_LOOP_PARALLEL;
@@ -1649,8 +1637,15 @@ static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
     node = reorder_band(node, t);
     isl_multi_val *sizes = isl_multi_val_zero(isl_schedule_node_band_get_space(node));
     bool all_one = true;
+    bool red[MAX_BAND_MEMBERS] = {false};
+    int nred = n <= MAX_BAND_MEMBERS ? reduction_members(node, t, red) : 0;
     for (int j = 0; j < n; j++) {
         int64_t sz = tile_size(t, j, n);
+        /* With register blocks, default sizes leave the reduction whole: the block's
+         * accumulators then stay in registers across all of it (promote-accumulators loads
+         * and stores them once per block, not once per reduction tile). Its operand panels
+         * (a packed weight's K x 2 vectors) stay in L2. */
+        if (!t->sizes && t->reg_i > 0 && red[j]) sz = 0;
         all_one &= sz == 1;
         /* 0: leave this member whole (a tile as large as any loop). */
         sizes = isl_multi_val_set_val(sizes, j, isl_val_int_from_si(t->p->ctx, sz > 0 ? sz : (1L << 40)));
@@ -1660,8 +1655,6 @@ static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
         isl_schedule_node_free(orig);
         return node;
     }
-    bool red[MAX_BAND_MEMBERS] = {false};
-    int nred = n <= MAX_BAND_MEMBERS ? reduction_members(node, t, red) : 0;
     node = isl_schedule_node_band_tile(node, sizes);
     if (nred > 0 && nred < n) node = reductions_last(node, red);
     node = isl_schedule_node_child(node, 0);
@@ -1712,9 +1705,11 @@ int dlc_poly_tile(dlc_poly *p, const int64_t *sizes, int nsizes, const int64_t *
      * 2-D tile of f32 (32 x 64 = 8 KiB) and its operands' rows stay in a 32 KiB L1. */
     t.inner = vector_bytes > 0 ? 8 * vector_bytes / 4 : 64;
     t.outer = 32;
-    /* Register block: 4 rows x 2 vectors of accumulators (8 of 16 AVX2 registers, leaving
-     * room for the operands), unless the caller says otherwise (0 x 0: none). */
-    t.reg_i = reg ? reg[0] : 4;
+    /* Register block: rows x 2 vectors of accumulators, half the vector registers, leaving
+     * room for the operands: 4 rows of AVX2's 16, 8 rows of AVX-512's 32 (64-byte vectors).
+     * Fewer would not cover the FMA latency of two pipes. The caller may say otherwise (0 x 0:
+     * none). */
+    t.reg_i = reg ? reg[0] : vector_bytes >= 64 ? 8 : 4;
     t.reg_j = reg ? reg[1] : 2 * (vector_bytes > 0 ? vector_bytes / 4 : 8);
     if (t.reg_i <= 0 || t.reg_j <= 0) t.reg_i = t.reg_j = 0;
     t.accesses = isl_union_map_union(isl_union_map_union(isl_union_map_copy(p->reads), isl_union_map_copy(p->must_writes)),
@@ -1812,9 +1807,164 @@ static bool has_reduction(const dlc_stmt *s) {
  * they are too: there the tile and block loops cost more than the reuse gains (the
  * TransformerEncoderLayer's 16 x 64 MatMuls ran 3x slower tiled), unless --register-tile
  * was given. Nests without a reduction skip isl altogether (compile time). */
+/* ---- identical nests tile alike ----
+ * A network repeats layer shapes (ResNet-18's 21 convolutions have 12); isl's result for one
+ * nest is reused, with its buffers and loop variables renamed, for every nest of the same
+ * shape: the text of the nest with buffers and variables numbered in order of first use,
+ * plus the buffers' kinds, element types and dimensions. */
+
+typedef DLC_VEC(int) int_vec;
+
+static void note_id(int_vec *v, int x) {
+    for (size_t i = 0; i < v->len; i++)
+        if (v->data[i] == x) return;
+    dlc_vec_push(v, x);
+}
+
+typedef DLC_VEC(const char *) str_vec;
+
+static void note_origin(str_vec *v, const char *o) {
+    if (!o) return;
+    for (size_t i = 0; i < v->len; i++)
+        if (strcmp(v->data[i], o) == 0) return;
+    dlc_vec_push(v, o);
+}
+
+/* Buffers, variables and origins of a nest in order of first use. */
+typedef struct nest_names {
+    int_vec *bufs, *vars;
+    str_vec *origins;
+} nest_names;
+
+static void names_of_expr(dlc_expr *e, void *user) {
+    nest_names *nn = user;
+    if (e->kind == DLC_EXPR_VAR) note_id(nn->vars, e->var);
+    else if (e->kind == DLC_EXPR_LOAD) note_id(nn->bufs, e->load.buf);
+}
+
+static void names_of_stmt(dlc_stmt *s, void *user) {
+    nest_names *nn = user;
+    note_origin(nn->origins, s->origin);
+    if (s->kind == DLC_STMT_FOR) note_id(nn->vars, s->loop.var);
+    else if (s->kind == DLC_STMT_STORE) note_id(nn->bufs, s->store.buf);
+}
+
+/* Renames in place: buffer b becomes bufmap[b]; variable v becomes varmap[v], and a loop
+ * whose variable has no entry (-1) gets a fresh variable of f (when f is given); origin
+ * from[k] becomes to[k]. */
+typedef struct renaming {
+    const int *bufmap;
+    int *varmap;
+    dlc_loop_func *f;
+    const str_vec *from, *to;
+} renaming;
+
+static void rename_expr(dlc_expr *e, void *user) {
+    const renaming *r = user;
+    if (e->kind == DLC_EXPR_VAR) e->var = r->varmap[e->var];
+    else if (e->kind == DLC_EXPR_LOAD) e->load.buf = r->bufmap[e->load.buf];
+}
+
+static void rename_stmt(dlc_stmt *s, void *user) {
+    const renaming *r = user;
+    for (size_t k = 0; s->origin && k < r->from->len; k++)
+        if (strcmp(s->origin, r->from->data[k]) == 0) {
+            dlc_stmt_set_origin(s, r->to->data[k]);
+            break;
+        }
+    if (s->kind == DLC_STMT_STORE) s->store.buf = r->bufmap[s->store.buf];
+    if (s->kind != DLC_STMT_FOR) return;
+    int v = s->loop.var;
+    if (r->varmap[v] < 0 && r->f) {
+        /* the hint without its _N suffix: c_57 -> c */
+        char *hint = dlc_xstrdup(r->f->vars[v]);
+        char *us = strrchr(hint, '_');
+        if (us && us != hint && us[1] && strspn(us + 1, "0123456789") == strlen(us + 1)) *us = '\0';
+        r->varmap[v] = dlc_loop_add_var(r->f, hint);
+        free(hint);
+    }
+    s->loop.var = r->varmap[v]; /* before the walk reaches the uses in the body */
+}
+
+/* The shape of nest s (see above); bufs and origins receive its buffers and the nodes it
+ * comes from, in order of first use. */
+static char *nest_shape(const dlc_loop_func *f, const dlc_stmt *s, int_vec *bufs, str_vec *origins) {
+    int_vec vars = {0};
+    nest_names nn = {bufs, &vars, origins};
+    dlc_stmt_walk((dlc_stmt *)s, names_of_stmt, names_of_expr, &nn);
+    int *bufmap = dlc_xmalloc(sizeof(int) * ((size_t)f->nbufs + 1));
+    int *varmap = dlc_xmalloc(sizeof(int) * ((size_t)f->nvars + 1));
+    dlc_loop_func *g = dlc_loop_func_new("nest");
+    dlc_strbuf kinds = {0};
+    for (size_t i = 0; i < bufs->len; i++) {
+        const dlc_buffer *b = &f->bufs[bufs->data[i]];
+        char name[32];
+        snprintf(name, sizeof name, "b%zu", i);
+        bufmap[bufs->data[i]] = dlc_loop_add_buffer(g, name, DLC_BUF_TEMP, b->dtype, b->rank, b->dims);
+        dlc_strbuf_printf(&kinds, "%d ", (int)b->kind);
+    }
+    for (size_t i = 0; i < vars.len; i++) varmap[vars.data[i]] = dlc_loop_add_var(g, "v");
+    str_vec canon = {0};
+    char **onames = dlc_xcalloc(origins->len + 1, sizeof *onames);
+    for (size_t i = 0; i < origins->len; i++) {
+        onames[i] = dlc_xasprintf("o%zu", i);
+        dlc_vec_push(&canon, onames[i]);
+    }
+    dlc_stmt *c = dlc_stmt_clone(s);
+    renaming r = {bufmap, varmap, NULL, origins, &canon};
+    dlc_stmt_walk(c, rename_stmt, rename_expr, &r);
+    dlc_block_push(&g->body, c);
+    char *text = dlc_loop_print(g, NULL);
+    dlc_strbuf_printf(&kinds, "\n%s", text);
+    free(text);
+    dlc_loop_func_free(g);
+    for (size_t i = 0; i < origins->len; i++) free(onames[i]);
+    free(onames);
+    free(canon.data);
+    free(bufmap);
+    free(varmap);
+    free(vars.data);
+    return dlc_strbuf_take(&kinds);
+}
+
+typedef struct shape_entry {
+    char *shape;
+    int_vec bufs;     /* the first nest's buffers, in order of first use */
+    str_vec origins;  /* and the nodes it came from (owned copies) */
+    bool kept;        /* isl's result was kept (a contraction was blocked) */
+    dlc_block out;    /* that result (clones) */
+} shape_entry;
+
+static void free_shape(shape_entry *e) {
+    free(e->shape);
+    free(e->bufs.data);
+    for (size_t k = 0; k < e->origins.len; k++) free((char *)e->origins.data[k]);
+    free(e->origins.data);
+    dlc_block_free(&e->out);
+}
+
+/* The cached result of e for a nest with buffers bufs and origins (in e's order), renamed. */
+static void reuse_shape(dlc_loop_func *f, const shape_entry *e, const shape_entry *nest, dlc_block *out) {
+    int *bufmap = dlc_xmalloc(sizeof(int) * ((size_t)f->nbufs + 1));
+    for (int b = 0; b < f->nbufs; b++) bufmap[b] = b;
+    for (size_t i = 0; i < nest->bufs.len; i++) bufmap[e->bufs.data[i]] = nest->bufs.data[i];
+    int nv = f->nvars;
+    int *varmap = dlc_xmalloc(sizeof(int) * ((size_t)nv + 1));
+    for (int v = 0; v < nv; v++) varmap[v] = -1;
+    renaming r = {bufmap, varmap, f, &e->origins, &nest->origins};
+    for (size_t k = 0; k < e->out.len; k++) {
+        dlc_stmt *c = dlc_stmt_clone(e->out.stmts[k]);
+        dlc_stmt_walk(c, rename_stmt, rename_expr, &r);
+        dlc_block_push(out, c);
+    }
+    free(bufmap);
+    free(varmap);
+}
+
 int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
     dlc_block orig = f->body, out = {0};
     f->body = (dlc_block){0};
+    DLC_VEC(shape_entry) shapes = {0};
     int rc = 0;
     for (size_t i = 0; i < orig.len; i++) {
         dlc_stmt *s = orig.stmts[i];
@@ -1828,6 +1978,20 @@ int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *op
             dlc_block_push(&out, s);
             continue;
         }
+        shape_entry e = {0};
+        e.shape = nest_shape(f, s, &e.bufs, &e.origins);
+        for (size_t k = 0; k < e.origins.len; k++) e.origins.data[k] = dlc_xstrdup(e.origins.data[k]);
+        size_t hit = 0;
+        while (hit < shapes.len && strcmp(shapes.data[hit].shape, e.shape) != 0) hit++;
+        if (hit < shapes.len) {
+            if (shapes.data[hit].kept)
+                reuse_shape(f, &shapes.data[hit], &e, &out);
+            else
+                dlc_block_push(&out, dlc_stmt_clone(s));
+            dlc_stmt_free(s);
+            free_shape(&e);
+            continue;
+        }
         dlc_block_push(&f->body, dlc_stmt_clone(s));
         dlc_poly *p = dlc_poly_extract(f, err);
         rc = p ? 0 : -1;
@@ -1837,16 +2001,23 @@ int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *op
         if (keep) rc = mark_parallel(p, err);
         if (keep && rc == 0) rc = dlc_poly_rebuild(p, f, err);
         dlc_poly_free(p);
-        if (keep && rc == 0) {
-            for (size_t k = 0; k < f->body.len; k++) dlc_block_push(&out, f->body.stmts[k]);
+        e.kept = keep && rc == 0;
+        if (e.kept) {
+            for (size_t k = 0; k < f->body.len; k++) {
+                dlc_block_push(&e.out, dlc_stmt_clone(f->body.stmts[k]));
+                dlc_block_push(&out, f->body.stmts[k]);
+            }
             f->body.len = 0;
             dlc_stmt_free(s);
         } else {
             dlc_block_push(&out, s);
         }
+        dlc_vec_push(&shapes, e);
         dlc_block_free(&f->body);
         f->body = (dlc_block){0};
     }
+    for (size_t k = 0; k < shapes.len; k++) free_shape(&shapes.data[k]);
+    free(shapes.data);
     free(orig.stmts);
     f->body = out;
     return rc;

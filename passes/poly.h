@@ -19,6 +19,11 @@ dlc_poly *dlc_poly_extract(const dlc_loop_func *f, dlc_error *err);
 void dlc_poly_free(dlc_poly *p);
 /* Flow, anti and output dependences under the current schedule (computed once). */
 int dlc_poly_compute_dependences(dlc_poly *p, dlc_error *err);
+/* 1 if every read of buffer buf gets its value from an earlier write under p's schedule (none
+ * can see the buffer's initial contents) made in the same iteration of the `depth` outermost
+ * loops around the reading statement (which must enclose every access to buf); 0 if not, -1
+ * with err set if isl fails. */
+int dlc_poly_flow_within(dlc_poly *p, int buf, int depth, dlc_error *err);
 /* Domains, accesses, dependences (if computed) and the schedule tree, as text. */
 char *dlc_poly_describe(dlc_poly *p);
 /* Replaces p's schedule by one computed by isl's scheduler from the dependences (validity,

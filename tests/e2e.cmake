@@ -53,8 +53,9 @@ set(DLC_E2E_OP_CASES
   cast_bool_f32 cast_bool_i64 cast_i32_i8 cast_u8_f32 cast_f32_u8 cast_i8_i32 cast_u16_i32
   cast_i32_u32 cast_f32_i8 matmul_2d matmul_batched matmul_bcast_batch matmul_bcast_rhs2d
   matmul_bcast_lhs2d matmul_1d_2d matmul_2d_1d matmul_1d_1d matmul_1d_3d matmul_big
-  matmul_const_weight matmul_i32 matmul_f64 gemm_default gemm_transA gemm_transB gemm_transAB
-  gemm_alpha_beta gemm_scalar_c gemm_no_c gemm_inputs conv2d conv2d_nobias conv2d_pads
+  matmul_const_weight matmul_const_packed matmul_i32 matmul_f64 gemm_default gemm_transA
+  gemm_transB gemm_transAB gemm_alpha_beta gemm_scalar_c gemm_no_c gemm_inputs gemm_packed
+  gemm_packed_transB conv2d conv2d_nobias conv2d_pads
   conv2d_pads_asym conv2d_strides conv2d_strides_uneven conv2d_dilations conv2d_groups
   conv2d_depthwise conv2d_depthwise_mult conv2d_1x1 conv2d_7x7_s2 conv2d_auto_same_upper
   conv2d_auto_same_lower conv2d_auto_same_upper_s2 conv2d_auto_valid conv2d_kernel_shape_attr
@@ -143,11 +144,16 @@ endforeach()
 # compute the same results for every lowered op and network.
 # So must the loops that isl's scheduler makes (isl-schedule: fusion, parallel loops), and
 # the tiled ones (isl-tile). The op cases are small, so they are tiled with small, odd sizes
-# (partial tiles everywhere); the networks with the target's default sizes.
+# (partial tiles everywhere); the networks with the target's default sizes. After fusion,
+# contract-arrays shrinks the temporaries it made local (to locals); after tiling,
+# promote-accumulators keeps the register blocks in locals.
 foreach(pass roundtrip schedule tile)
   set(_p "infer-shapes,fold-constants,dce,check-static,lower,isl-${pass}")
   set(_op_args "")
-  if(pass STREQUAL "tile")
+  if(pass STREQUAL "schedule")
+    string(APPEND _p ",contract-arrays")
+  elseif(pass STREQUAL "tile")
+    string(APPEND _p ",contract-arrays,promote-accumulators")
     set(_op_args --tile-sizes 3,2,5 --register-tile 2x3)
   endif()
   foreach(c IN LISTS DLC_E2E_OP_CASES)
@@ -161,11 +167,11 @@ foreach(pass roundtrip schedule tile)
     set_tests_properties(e2e/${pass}/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_torch TIMEOUT 1200)
   endforeach()
 endforeach()
-# isl-tile-contractions over padded inputs and packed conv weights (the CPU's default loops for
-# contractions; e2e/model runs the networks through them): the contraction op cases with
-# small, odd sizes (partial blocks, isolated full blocks), which the default pipeline leaves
-# alone (too little work to tile).
-set(_p "infer-shapes,fold-constants,dce,check-static,explicit-pad,pack-conv-weights,lower,isl-tile-contractions")
+# isl-tile-contractions and promote-accumulators over padded inputs and packed conv and matmul weights (the CPU's
+# default loops for contractions; e2e/model runs the networks through them): the contraction
+# op cases with small, odd sizes (partial blocks, isolated full blocks), which the default
+# pipeline leaves alone (too little work to tile).
+set(_p "infer-shapes,fold-constants,dce,check-static,explicit-pad,pack-conv-weights,pack-matmul-weights,lower,isl-tile-contractions,promote-accumulators")
 foreach(c IN LISTS DLC_E2E_OP_CASES)
   if(c MATCHES "^(conv|matmul|gemm)")
     add_test(NAME e2e/contractions/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_contractions

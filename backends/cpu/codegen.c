@@ -47,6 +47,7 @@ typedef struct cg {
     LLVMValueRef *globals; /* per buffer: the global of a constant, else NULL */
     fnstate *fs;
     int in_index; /* > 0 while emitting index arithmetic (nsw is then safe) */
+    int *local_uses; /* per buffer: its accesses in the whole function (for locals) */
     int npar;     /* outlined parallel bodies so far (for names) */
 } cg;
 
@@ -771,15 +772,16 @@ static void emit_counted_loop(cg *c, const dlc_stmt *s, LLVMValueRef klo, LLVMVa
     LLVMPositionBuilderAtEnd(c->b, exit);
 }
 
-/* Marks the buffers and loop variables a statement tree refers to. */
-static void scan_expr(const dlc_expr *e, bool *ubuf, int nbufs, bool *uvar, int nvars) {
+/* Counts the accesses to each buffer in a statement tree and marks the loop variables it
+ * refers to. */
+static void scan_expr(const dlc_expr *e, int *ubuf, int nbufs, bool *uvar, int nvars) {
     if (!e) return;
     switch (e->kind) {
     case DLC_EXPR_VAR:
         if (e->var >= 0 && e->var < nvars) uvar[e->var] = true;
         break;
     case DLC_EXPR_LOAD:
-        if (e->load.buf >= 0 && e->load.buf < nbufs) ubuf[e->load.buf] = true;
+        if (e->load.buf >= 0 && e->load.buf < nbufs) ubuf[e->load.buf]++;
         for (int i = 0; i < e->load.nidx; i++) scan_expr(e->load.idx[i], ubuf, nbufs, uvar, nvars);
         break;
     case DLC_EXPR_UNARY: scan_expr(e->un.a, ubuf, nbufs, uvar, nvars); break;
@@ -797,8 +799,8 @@ static void scan_expr(const dlc_expr *e, bool *ubuf, int nbufs, bool *uvar, int 
     }
 }
 
-static void scan_block(const dlc_block *b, bool *ubuf, int nbufs, bool *uvar, int nvars);
-static void scan_stmt(const dlc_stmt *s, bool *ubuf, int nbufs, bool *uvar, int nvars) {
+static void scan_block(const dlc_block *b, int *ubuf, int nbufs, bool *uvar, int nvars);
+static void scan_stmt(const dlc_stmt *s, int *ubuf, int nbufs, bool *uvar, int nvars) {
     switch (s->kind) {
     case DLC_STMT_FOR:
         scan_expr(s->loop.lo, ubuf, nbufs, uvar, nvars);
@@ -811,13 +813,13 @@ static void scan_stmt(const dlc_stmt *s, bool *ubuf, int nbufs, bool *uvar, int 
         scan_block(&s->cond.else_body, ubuf, nbufs, uvar, nvars);
         break;
     case DLC_STMT_STORE:
-        if (s->store.buf >= 0 && s->store.buf < nbufs) ubuf[s->store.buf] = true;
+        if (s->store.buf >= 0 && s->store.buf < nbufs) ubuf[s->store.buf]++;
         for (int i = 0; i < s->store.nidx; i++) scan_expr(s->store.idx[i], ubuf, nbufs, uvar, nvars);
         scan_expr(s->store.value, ubuf, nbufs, uvar, nvars);
         break;
     }
 }
-static void scan_block(const dlc_block *b, bool *ubuf, int nbufs, bool *uvar, int nvars) {
+static void scan_block(const dlc_block *b, int *ubuf, int nbufs, bool *uvar, int nvars) {
     for (size_t i = 0; i < b->len; i++) scan_stmt(b->stmts[i], ubuf, nbufs, uvar, nvars);
 }
 
@@ -844,6 +846,31 @@ static double est_work(const dlc_stmt *s) {
     }
 }
 
+/* Largest local (bytes): locals live on the stack of whichever thread runs them. */
+#define LOCAL_MAX_BYTES (256 * 1024)
+
+/* Storage of local `buf` in the current function: an alloca at its entry, where SROA turns a
+ * local indexed by constants (an unrolled block of accumulators) into registers. */
+static LLVMValueRef alloca_local(cg *c, int buf) {
+    const dlc_buffer *B = &c->f->bufs[buf];
+    int64_t bytes = dlc_buffer_bytes(B);
+    if (bytes < 0 || bytes > LOCAL_MAX_BYTES) {
+        fail(c, "local %%%s has %lld bytes (at most %d: locals live on a thread's stack)", B->name,
+             (long long)bytes, LOCAL_MAX_BYTES);
+        return NULL;
+    }
+    int64_t n = bytes / (int64_t)dlc_dtype_size(B->dtype);
+    LLVMBuilderRef ab = LLVMCreateBuilderInContext(c->ctx);
+    LLVMValueRef first = LLVMGetFirstInstruction(c->fs->entry_bb);
+    if (first) LLVMPositionBuilderBefore(ab, first);
+    else LLVMPositionBuilderAtEnd(ab, c->fs->entry_bb);
+    LLVMValueRef p = LLVMBuildAlloca(ab, LLVMArrayType2(mem_type(c, B->dtype), (uint64_t)(n ? n : 1)),
+                                     B->name);
+    LLVMDisposeBuilder(ab);
+    LLVMSetAlignment(p, 64);
+    return p;
+}
+
 /* Creates an internal function with noalias pointer parameters followed by i64 ones. */
 static LLVMValueRef new_kernel(cg *c, const char *name, LLVMTypeRef ret, int nptr, int nint) {
     int n = nptr + nint;
@@ -868,13 +895,22 @@ static void emit_parallel_for(cg *c, const dlc_stmt *s, LLVMValueRef lo, LLVMVal
                            "trip");
 
     /* what the body needs from here: non-constant buffers and outer loop variables */
-    bool *ubuf = dlc_xcalloc((size_t)f->nbufs + 1, 1), *uvar = dlc_xcalloc((size_t)f->nvars + 1, 1);
+    int *ubuf = dlc_xcalloc((size_t)f->nbufs + 1, sizeof(int));
+    bool *uvar = dlc_xcalloc((size_t)f->nvars + 1, 1);
     scan_block(&s->loop.body, ubuf, f->nbufs, uvar, f->nvars);
     int *pbufs = dlc_xmalloc(sizeof(int) * ((size_t)f->nbufs + 1));
     int *pvars = dlc_xmalloc(sizeof(int) * ((size_t)f->nvars + 1));
+    bool *private_local = dlc_xcalloc((size_t)f->nbufs + 1, 1);
     int np = 0, nv = 0;
-    for (int i = 0; i < f->nbufs; i++)
-        if (ubuf[i] && f->bufs[i].kind != DLC_BUF_CONST && c->fs->bufptr[i]) pbufs[np++] = i;
+    for (int i = 0; i < f->nbufs; i++) {
+        if (!ubuf[i] || f->bufs[i].kind == DLC_BUF_CONST) continue;
+        /* A local whose every access is in this loop gets a copy per body invocation: the
+         * iterations are independent and a local holds nothing on entry. */
+        if (f->bufs[i].kind == DLC_BUF_LOCAL && ubuf[i] == c->local_uses[i])
+            private_local[i] = true;
+        else if (c->fs->bufptr[i])
+            pbufs[np++] = i;
+    }
     for (int v = 0; v < f->nvars; v++)
         if (uvar[v] && v != s->loop.var && c->fs->var[v]) pvars[nv++] = v;
     free(ubuf);
@@ -953,6 +989,9 @@ static void emit_parallel_for(cg *c, const dlc_stmt *s, LLVMValueRef lo, LLVMVal
     LLVMPositionBuilderAtEnd(c->b, fs.entry_bb);
     fnstate *outer = c->fs;
     c->fs = &fs;
+    for (int i = 0; i < f->nbufs; i++)
+        if (private_local[i]) fs.bufptr[i] = alloca_local(c, i);
+    free(private_local);
     emit_counted_loop(c, s, klo, khi, 1, base, step);
     LLVMBuildRetVoid(c->b);
     c->fs = outer;
@@ -961,6 +1000,201 @@ static void emit_parallel_for(cg *c, const dlc_stmt *s, LLVMValueRef lo, LLVMVal
     free(pbufs);
     free(pvars);
     LLVMPositionBuilderAtEnd(c->b, resume);
+}
+
+/* ---- explicit vectors ----
+ *
+ * A fully unrolled parallel loop around one f32 store (the vector columns of a register
+ * block) is emitted as one vector operation of its trip count's width, so the vector runs
+ * along that loop, as register tiling chose, and not along whatever LLVM's SLP vectoriser
+ * finds contiguous. A load that does not move with the loop is broadcast; one that moves by
+ * one element per iteration is a vector load; any other is a masked gather (a store, a
+ * scatter). Lane by lane, the gathers and scatters of ResNet-18's copies into and out of its
+ * register blocks cost LLVM's SLP vectoriser 20 s of compile time. */
+
+#define VEC_MAX_LANES 64
+
+typedef struct var_search {
+    int var;
+    bool found;
+} var_search;
+
+static void find_var(dlc_expr *e, void *user) {
+    var_search *vs = user;
+    if (e->kind == DLC_EXPR_VAR && e->var == vs->var) vs->found = true;
+}
+
+static bool mentions_var(const dlc_expr *e, int var) {
+    var_search vs = {var, false};
+    dlc_expr_walk((dlc_expr *)e, find_var, &vs);
+    return vs.found;
+}
+
+/* The constant coefficient of var in the index expression e (false if e is not affine in
+ * var with a constant coefficient). */
+static bool var_coef(const dlc_expr *e, int var, int64_t *coef) {
+    if (!mentions_var(e, var)) {
+        *coef = 0;
+        return true;
+    }
+    int64_t a, b;
+    switch (e->kind) {
+    case DLC_EXPR_VAR: *coef = 1; return true;
+    case DLC_EXPR_BINARY:
+        if (e->bin.op == DLC_BIN_MUL) {
+            const dlc_expr *k = e->bin.a->kind == DLC_EXPR_CONST ? e->bin.a : e->bin.b;
+            const dlc_expr *x = k == e->bin.a ? e->bin.b : e->bin.a;
+            if (k->kind != DLC_EXPR_CONST || !var_coef(x, var, &a)) return false;
+            *coef = a * k->c.i;
+            return true;
+        }
+        if ((e->bin.op != DLC_BIN_ADD && e->bin.op != DLC_BIN_SUB) || !var_coef(e->bin.a, var, &a) ||
+            !var_coef(e->bin.b, var, &b))
+            return false;
+        *coef = e->bin.op == DLC_BIN_ADD ? a + b : a - b;
+        return true;
+    default: return false;
+    }
+}
+
+/* The coefficient of var in the row-major element offset of buf[idx]. */
+static bool access_coef(const dlc_loop_func *f, int buf, dlc_expr *const *idx, int nidx, int var,
+                        int64_t *coef) {
+    const dlc_buffer *B = &f->bufs[buf];
+    if (B->dtype != DLC_F32 || nidx != B->rank) return false;
+    int64_t total = 0, stride = 1;
+    for (int d = nidx - 1; d >= 0; d--) {
+        int64_t k;
+        if (!var_coef(idx[d], var, &k)) return false;
+        total += k * stride;
+        stride *= B->dims[d];
+    }
+    *coef = total;
+    return true;
+}
+
+/* e can be computed lane-wise: f32 loads, constants, + - *. */
+static bool vec_expr_ok(const dlc_loop_func *f, const dlc_expr *e, int var) {
+    int64_t k;
+    if (e->type != DLC_F32) return false;
+    switch (e->kind) {
+    case DLC_EXPR_CONST: return true;
+    case DLC_EXPR_LOAD:
+        return e->load.buf >= 0 && e->load.buf < f->nbufs &&
+               access_coef(f, e->load.buf, e->load.idx, e->load.nidx, var, &k);
+    case DLC_EXPR_BINARY:
+        return (e->bin.op == DLC_BIN_ADD || e->bin.op == DLC_BIN_SUB || e->bin.op == DLC_BIN_MUL) &&
+               vec_expr_ok(f, e->bin.a, var) && vec_expr_ok(f, e->bin.b, var);
+    default: return false;
+    }
+}
+
+/* The loop runs as one vector op: parallel, fully unrolled, one f32 store (= or +=) that
+ * moves with the loop. Returns the lane count, 0 if not. */
+static int vector_lanes(const dlc_loop_func *f, const dlc_stmt *s) {
+    if (!(s->loop.attrs & DLC_LOOP_PARALLEL) || s->loop.step != 1 || s->loop.unroll < 2 ||
+        s->loop.unroll > VEC_MAX_LANES || s->loop.body.len != 1 ||
+        dlc_loop_trip_count(s->loop.lo, s->loop.hi, 1) != s->loop.unroll)
+        return 0;
+    const dlc_stmt *st = s->loop.body.stmts[0];
+    int64_t k;
+    if (st->kind != DLC_STMT_STORE || (st->store.reduce != DLC_REDUCE_NONE && st->store.reduce != DLC_REDUCE_ADD) ||
+        st->store.buf < 0 || st->store.buf >= f->nbufs || f->bufs[st->store.buf].kind == DLC_BUF_CONST ||
+        !access_coef(f, st->store.buf, st->store.idx, st->store.nidx, s->loop.var, &k) || k == 0 ||
+        !vec_expr_ok(f, st->store.value, s->loop.var))
+        return 0;
+    /* a strided += would gather and scatter its element every time: leave it to LLVM (it is
+     * a block promote-accumulators could not hoist) */
+    if (st->store.reduce != DLC_REDUCE_NONE && k != 1) return 0;
+    return s->loop.unroll;
+}
+
+/* Address of buf[idx] with the vector variable at lane l (lo + l). */
+static LLVMValueRef lane_addr(cg *c, int buf, dlc_expr *const *idx, int nidx, int var,
+                              LLVMValueRef lo, int l) {
+    LLVMValueRef saved = c->fs->var[var];
+    c->fs->var[var] = l ? LLVMBuildNSWAdd(c->b, lo, i64c(c, l), "") : lo;
+    LLVMValueRef p = buf_addr(c, buf, idx, nidx);
+    c->fs->var[var] = saved;
+    return p;
+}
+
+/* The lanes' addresses of buf[idx], k elements apart: one vector GEP, for a gather or a
+ * scatter (an instruction each, not a load or store per lane, which the SLP vectoriser would
+ * search through again). */
+static LLVMValueRef lane_ptrs(cg *c, int buf, dlc_expr *const *idx, int nidx, int var, LLVMValueRef lo,
+                              int lanes, int64_t k) {
+    LLVMValueRef offs[VEC_MAX_LANES];
+    for (int l = 0; l < lanes; l++) offs[l] = i64c(c, k * l);
+    LLVMValueRef off = LLVMConstVector(offs, (unsigned)lanes);
+    LLVMValueRef base = lane_addr(c, buf, idx, nidx, var, lo, 0);
+    return LLVMBuildGEP2(c->b, c->t_f32, base, &off, 1, "");
+}
+
+static LLVMValueRef all_lanes(cg *c, int lanes) {
+    LLVMValueRef t[VEC_MAX_LANES];
+    for (int l = 0; l < lanes; l++) t[l] = LLVMConstInt(c->t_i1, 1, 0);
+    return LLVMConstVector(t, (unsigned)lanes);
+}
+
+static LLVMValueRef splat(cg *c, LLVMValueRef x, int lanes) {
+    LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(x), (unsigned)lanes);
+    LLVMValueRef v = LLVMBuildInsertElement(c->b, LLVMGetPoison(vt), x, i64c(c, 0), "");
+    return LLVMBuildShuffleVector(c->b, v, LLVMGetPoison(vt),
+                                  LLVMConstNull(LLVMVectorType(c->t_i32, (unsigned)lanes)), "");
+}
+
+/* Loads buf[idx] for every lane: broadcast, contiguous vector or gathered lanes. */
+static LLVMValueRef vec_load(cg *c, int buf, dlc_expr *const *idx, int nidx, int var,
+                             LLVMValueRef lo, int lanes) {
+    int64_t k = 0;
+    access_coef(c->f, buf, idx, nidx, var, &k);
+    LLVMTypeRef vt = LLVMVectorType(c->t_f32, (unsigned)lanes);
+    if (k == 1 || k == 0) {
+        LLVMValueRef ld = LLVMBuildLoad2(c->b, k ? vt : c->t_f32, lane_addr(c, buf, idx, nidx, var, lo, 0), "");
+        LLVMSetAlignment(ld, 4);
+        return k ? ld : splat(c, ld, lanes);
+    }
+    LLVMTypeRef ovl[2] = {vt, LLVMVectorType(c->t_ptr, (unsigned)lanes)};
+    LLVMValueRef args[4] = {lane_ptrs(c, buf, idx, nidx, var, lo, lanes, k), LLVMConstInt(c->t_i32, 4, 0),
+                            all_lanes(c, lanes), LLVMGetPoison(vt)};
+    return call_intrinsic(c, "llvm.masked.gather", ovl, 2, args, 4);
+}
+
+static LLVMValueRef vec_expr(cg *c, const dlc_expr *e, int var, LLVMValueRef lo, int lanes) {
+    switch (e->kind) {
+    case DLC_EXPR_CONST: return splat(c, fconst(c, DLC_F32, e->c.f), lanes);
+    case DLC_EXPR_LOAD: return vec_load(c, e->load.buf, e->load.idx, e->load.nidx, var, lo, lanes);
+    default: {
+        LLVMValueRef a = vec_expr(c, e->bin.a, var, lo, lanes), b = vec_expr(c, e->bin.b, var, lo, lanes);
+        LLVMValueRef r = e->bin.op == DLC_BIN_ADD   ? LLVMBuildFAdd(c->b, a, b, "")
+                         : e->bin.op == DLC_BIN_SUB ? LLVMBuildFSub(c->b, a, b, "")
+                                                    : LLVMBuildFMul(c->b, a, b, "");
+        return contract(r);
+    }
+    }
+}
+
+static void emit_vector_loop(cg *c, const dlc_stmt *s, LLVMValueRef lo, int lanes) {
+    const dlc_stmt *st = s->loop.body.stmts[0];
+    const char *saved = c->origin;
+    if (st->origin) c->origin = st->origin;
+    int var = s->loop.var, buf = st->store.buf;
+    LLVMValueRef v = vec_expr(c, st->store.value, var, lo, lanes);
+    int64_t k = 0;
+    access_coef(c->f, buf, st->store.idx, st->store.nidx, var, &k);
+    if (st->store.reduce == DLC_REDUCE_ADD)
+        v = contract(LLVMBuildFAdd(c->b, vec_load(c, buf, st->store.idx, st->store.nidx, var, lo, lanes), v, ""));
+    if (k == 1) {
+        LLVMValueRef p = lane_addr(c, buf, st->store.idx, st->store.nidx, var, lo, 0);
+        LLVMSetAlignment(LLVMBuildStore(c->b, v, p), 4);
+    } else {
+        LLVMTypeRef ovl[2] = {LLVMTypeOf(v), LLVMVectorType(c->t_ptr, (unsigned)lanes)};
+        LLVMValueRef args[4] = {v, lane_ptrs(c, buf, st->store.idx, st->store.nidx, var, lo, lanes, k),
+                                LLVMConstInt(c->t_i32, 4, 0), all_lanes(c, lanes)};
+        call_intrinsic(c, "llvm.masked.scatter", ovl, 2, args, 4);
+    }
+    c->origin = saved;
 }
 
 static void emit_for(cg *c, const dlc_stmt *s) {
@@ -981,6 +1215,11 @@ static void emit_for(cg *c, const dlc_stmt *s) {
     LLVMValueRef lo = emit_index(c, s->loop.lo);
     LLVMValueRef hi = emit_index(c, s->loop.hi);
     if (c->failed) return;
+    int lanes = vector_lanes(c->f, s);
+    if (lanes > 0) {
+        emit_vector_loop(c, s, lo, lanes);
+        return;
+    }
     if ((s->loop.attrs & DLC_LOOP_PARALLEL) && !c->fs->outlined &&
         est_work(s) >= DLC_CPU_PARALLEL_MIN_WORK) {
         emit_parallel_for(c, s, lo, hi);
@@ -1147,6 +1386,8 @@ static void emit_entry(cg *c) {
         }
         fs.bufptr[i] = p;
     }
+    for (int i = 0; i < f->nbufs && !c->failed; i++)
+        if (f->bufs[i].kind == DLC_BUF_LOCAL) fs.bufptr[i] = alloca_local(c, i);
     if (!c->failed) {
         LLVMBasicBlockRef run = LLVMAppendBasicBlockInContext(c->ctx, impl, "run");
         LLVMBasicBlockRef oom = LLVMAppendBasicBlockInContext(c->ctx, impl, "oom");
@@ -1202,6 +1443,12 @@ LLVMModuleRef dlc_cpu_codegen(const dlc_loop_func *f, const char *entry, LLVMCon
     c.t_ptr = LLVMPointerTypeInContext(ctx, 0);
     c.t_void = LLVMVoidTypeInContext(ctx);
     c.globals = dlc_xcalloc((size_t)f->nbufs + 1, sizeof(LLVMValueRef));
+    c.local_uses = dlc_xcalloc((size_t)f->nbufs + 1, sizeof(int));
+    {
+        bool *uvar = dlc_xcalloc((size_t)f->nvars + 1, 1);
+        scan_block(&f->body, c.local_uses, f->nbufs, uvar, f->nvars);
+        free(uvar);
+    }
 
     for (int i = 0; i < f->nbufs && !c.failed; i++)
         if (!valid_dtype(f->bufs[i].dtype) || f->bufs[i].rank < 0 ||
@@ -1211,6 +1458,7 @@ LLVMModuleRef dlc_cpu_codegen(const dlc_loop_func *f, const char *entry, LLVMCon
     if (!c.failed) emit_entry(&c);
 
     free(c.globals);
+    free(c.local_uses);
     LLVMDisposeBuilder(c.b);
     if (!c.failed) {
         char *msg = NULL;

@@ -470,11 +470,11 @@ static dlc_backend cpu_backend = {
     .abi_version = DLC_BACKEND_ABI_VERSION,
     .name = "cpu",
     .description = "host CPU through LLVM 19: JIT execution, .ll/.s/.o + C header",
-    .default_pipeline = "explicit-pad,pack-conv-weights,isl-tile-contractions,plan-memory",
+    .default_pipeline = "explicit-pad,pack-conv-weights,pack-matmul-weights,isl-tile-contractions,promote-accumulators,plan-memory",
     .params = {.l1_bytes = 32 * 1024,
                .l2_bytes = 512 * 1024,
                .l3_bytes = 32 * 1024 * 1024,
-               .vector_bytes = 32,
+               .vector_bytes = 32, /* 64 on hosts with AVX-512 (probe_host) */
                .cores = 1},
     .emit_kinds = cpu_emit_kinds,
     .emit = cpu_emit,
@@ -483,13 +483,18 @@ static dlc_backend cpu_backend = {
     .free_executable = cpu_free_executable,
 };
 
-static void set_cores(void) {
+/* The host's cores and widest vector registers: the code is compiled for the host CPU
+ * (make_tm), so tiles, register blocks and packed weights follow its vectors. */
+static void probe_host(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     cpu_backend.params.cores = n > 0 ? (int)n : 1;
+    char *feat = LLVMGetHostCPUFeatures();
+    if (feat && strstr(feat, "+avx512f")) cpu_backend.params.vector_bytes = 64;
+    LLVMDisposeMessage(feat);
 }
 
 const dlc_backend *dlc_cpu_backend(void) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, set_cores);
+    pthread_once(&once, probe_host);
     return &cpu_backend;
 }

@@ -572,6 +572,17 @@ def _():
     return single("MatMul", [("a", rand(r, (2, 8, 16)))], [("w", rand(r, (16, 12)))])
 
 
+# pack-matmul-weights (CPU default pipeline) packs a constant B into blocks of two vectors of
+# columns, or one if two do not divide N: N = 48 is three blocks of 16 with AVX2 and with
+# AVX-512; odd M and K leave partial register blocks and tiles in e2e/contractions; A has a
+# batch dim.
+@case("matmul_const_packed")
+def _():
+    r = rng_for("matmul_const_packed")
+    a, w = rand(r, (2, 7, 13)), rand(r, (13, 48))
+    return single("MatMul", [("a", a)], [("w", w)], expect=[np.matmul(a, w)])
+
+
 @case("matmul_i32")
 def _():
     r = rng_for("matmul_i32")
@@ -586,11 +597,11 @@ def _():
     return single("MatMul", [("a", a), ("b", b)], expect=[a @ b])
 
 
-def _gemm(name, ta, tb, alpha, beta, cshape, const_bc=True):
+def _gemm(name, ta, tb, alpha, beta, cshape, const_bc=True, mkn=(3, 5, 4)):
     @case(name)
     def build(name=name):
         r = rng_for(name)
-        m, k, n = 3, 5, 4
+        m, k, n = mkn
         a = rand(r, (k, m) if ta else (m, k))
         b = rand(r, (n, k) if tb else (k, n))
         inits = [("b", b)] if const_bc else []
@@ -615,6 +626,11 @@ _gemm("gemm_alpha_beta", 0, 1, 0.5, 2.0, (3, 1))
 _gemm("gemm_scalar_c", 0, 0, 1.0, 1.0, ())
 _gemm("gemm_no_c", 0, 1, 1.0, 1.0, None)
 _gemm("gemm_inputs", 1, 0, 1.5, 0.5, (3, 4), const_bc=False)
+# constant B packed by pack-matmul-weights, odd M and K: N = 32 (two blocks of 16 with AVX2,
+# one of 32 with AVX-512), N = 48 (three blocks of 16) from a transposed B (the packing undoes
+# transB)
+_gemm("gemm_packed", 1, 0, 1.5, 0.5, (7, 32), mkn=(7, 9, 32))
+_gemm("gemm_packed_transB", 0, 1, 1.0, 1.0, (48,), mkn=(5, 11, 48))
 
 
 # ---------------------------------------------------------------- Conv
