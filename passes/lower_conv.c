@@ -24,6 +24,12 @@ typedef struct conv_geom {
     int64_t pb[DLC_MAX_RANK], pe[DLC_MAX_RANK];
 } conv_geom;
 
+static bool unit_stride(const conv_geom *cg) {
+    for (int d = 0; d < cg->s; d++)
+        if (cg->st[d] != 1) return false;
+    return true;
+}
+
 /* Kernel loop variables read like the kernel's axes: kd, kh, kw (the last ones for 1-D/2-D). */
 static const char *kernel_var_name(int spatial, int d) {
     static const char *const names[] = {"kd", "kh", "kw"};
@@ -140,9 +146,15 @@ static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
     }
     int ov0[DLC_MAX_RANK], ov[DLC_MAX_RANK], kv[DLC_MAX_RANK];
     dlc_lw_nest_loops(c, &init, s, y->dims + 2, DLC_LOOP_PARALLEL, ov0);
+    /* A strided depthwise convolution sums its window in the innermost loops: with the
+     * window outside, the pixel loop reads its input with a stride and LLVM gathers it
+     * (MobileNetV2's stride-2 depthwise layers ran 6.6x slower). Unit-stride ones keep the
+     * window outside: LLVM vectorises the row under the padding guard (3.7x faster). */
+    bool dw = group > 1 && Cg == 1 && !unit_stride(&cg);
+    if (dw) dlc_lw_nest_loops(c, &acc, s, y->dims + 2, DLC_LOOP_PARALLEL, ov);
     int vc = dlc_lw_nest_for(c, &acc, Cg, 0, "c");
     for (int d = 0; d < s; d++) kv[d] = dlc_lw_nest_for(c, &acc, cg.k[d], 0, kernel_var_name(s, d));
-    dlc_lw_nest_loops(c, &acc, s, y->dims + 2, DLC_LOOP_PARALLEL, ov);
+    if (!dw) dlc_lw_nest_loops(c, &acc, s, y->dims + 2, DLC_LOOP_PARALLEL, ov);
 
     /* init */
     dlc_expr *yidx0[DLC_MAX_RANK] = {dlc_lw_v(vn), m_index(blk, vm, vmb, vmi)};

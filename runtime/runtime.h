@@ -96,4 +96,17 @@ int dlc_threadpool_get_threads(void);
 /* Stops and joins the worker threads (they restart on demand). */
 void dlc_threadpool_shutdown(void);
 
+/* ---- Arenas of temporaries (runtime/arena.c) ----
+ * A compiled model takes its arena of temporaries here on entry and gives it back on exit.
+ * Released arenas are kept (a few, the largest) and handed out again, so a model run in a
+ * loop does not map, fault in and unmap fresh pages on every run. Thread-safe; concurrent
+ * runs get distinct arenas. The contents are whatever the last user left. */
+
+/* At least `bytes` bytes, 64-byte aligned; NULL if memory is exhausted. */
+void *dlc_arena_acquire(int64_t bytes);
+/* Gives back an arena from dlc_arena_acquire (of that many bytes). */
+void dlc_arena_release(void *p, int64_t bytes);
+/* Frees the kept arenas. */
+void dlc_arena_trim(void);
+
 #endif

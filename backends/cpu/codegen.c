@@ -1333,6 +1333,8 @@ static void emit_entry(cg *c) {
     LLVMTypeRef size_params[2] = {c->t_i64, c->t_i64};
     LLVMTypeRef aa_ty = LLVMFunctionType(c->t_ptr, size_params, 2, 0);
     LLVMTypeRef free_ty = LLVMFunctionType(c->t_void, &c->t_ptr, 1, 0);
+    LLVMTypeRef acq_ty = LLVMFunctionType(c->t_ptr, &c->t_i64, 1, 0);
+    LLVMTypeRef rel_ty = LLVMFunctionType(c->t_void, (LLVMTypeRef[]){c->t_ptr, c->t_i64}, 2, 0);
     LLVMValueRef heap_ok = LLVMConstInt(c->t_i1, 1, 0);
     int *heap = dlc_xmalloc(sizeof(int) * ((size_t)f->nbufs + 1));
     int nheap = 0;
@@ -1347,8 +1349,9 @@ static void emit_entry(cg *c) {
             arena_ptr = LLVMBuildArrayAlloca(c->b, c->t_i8, i64c(c, arena), "arena");
             LLVMSetAlignment(arena_ptr, 64);
         } else {
-            arena_ptr = LLVMBuildCall2(c->b, aa_ty, declare_fn(c, "aligned_alloc", aa_ty),
-                                       (LLVMValueRef[]){i64c(c, 64), i64c(c, arena)}, 2, "arena");
+            /* from the runtime's kept arenas: a model run in a loop reuses its pages */
+            arena_ptr = LLVMBuildCall2(c->b, acq_ty, declare_fn(c, "dlc_arena_acquire", acq_ty),
+                                       (LLVMValueRef[]){i64c(c, arena)}, 1, "arena");
             heap_ok = LLVMBuildAnd(c->b, heap_ok,
                                    LLVMBuildICmp(c->b, LLVMIntNE, arena_ptr, LLVMConstNull(c->t_ptr), ""), "");
         }
@@ -1397,7 +1400,8 @@ static void emit_entry(cg *c) {
         for (int h = 0; h < nheap; h++)
             LLVMBuildCall2(c->b, free_ty, declare_fn(c, "free", free_ty), &fs.bufptr[heap[h]], 1, "");
         if (arena_ptr && !LLVMIsAAllocaInst(arena_ptr))
-            LLVMBuildCall2(c->b, free_ty, declare_fn(c, "free", free_ty), &arena_ptr, 1, "");
+            LLVMBuildCall2(c->b, rel_ty, declare_fn(c, "dlc_arena_release", rel_ty),
+                           (LLVMValueRef[]){arena_ptr, i64c(c, arena)}, 2, "");
         LLVMBuildRet(c->b, LLVMConstInt(c->t_i32, 1, 0));
 
         LLVMPositionBuilderAtEnd(c->b, run);
@@ -1413,7 +1417,8 @@ static void emit_entry(cg *c) {
                 LLVMBuildCall2(c->b, free_ty, declare_fn(c, "free", free_ty), &fs.bufptr[heap[h]], 1,
                                "");
             if (arena_ptr && !LLVMIsAAllocaInst(arena_ptr))
-                LLVMBuildCall2(c->b, free_ty, declare_fn(c, "free", free_ty), &arena_ptr, 1, "");
+                LLVMBuildCall2(c->b, rel_ty, declare_fn(c, "dlc_arena_release", rel_ty),
+                               (LLVMValueRef[]){arena_ptr, i64c(c, arena)}, 2, "");
             LLVMBuildRet(c->b, LLVMConstInt(c->t_i32, 0, 0));
         }
     }

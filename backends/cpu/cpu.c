@@ -24,7 +24,8 @@
 #define SYM(f) {#f, (void *)&f}
 #define SYM2(x) SYM(x), SYM(x##f)
 const dlc_cpu_symbol dlc_cpu_runtime_symbols[] = {
-    SYM(dlc_parallel_for), SYM(aligned_alloc), SYM(free), SYM(memset), SYM(memcpy),
+    SYM(dlc_parallel_for), SYM(dlc_arena_acquire), SYM(dlc_arena_release), SYM(aligned_alloc),
+    SYM(free), SYM(memset), SYM(memcpy),
     SYM(memmove),
     SYM2(exp), SYM2(exp2), SYM2(expm1), SYM2(log), SYM2(log2), SYM2(log10), SYM2(log1p),
     SYM2(sqrt), SYM2(pow), SYM2(fmod), SYM2(floor), SYM2(ceil), SYM2(trunc), SYM2(round),
@@ -335,7 +336,8 @@ static char *header_text(const dlc_loop_func *f, const char *entry, const char *
                       " *\n"
                       " * Link: cc app.c %s libdlc_runtime.a -lm -lpthread\n"
                       " * (libdlc_runtime.a provides dlc_parallel_for, the thread pool; its size\n"
-                      " * is set with dlc_threadpool_set_threads(n), 0 = all cores.)\n"
+                      " * is set with dlc_threadpool_set_threads(n), 0 = all cores. The arena of\n"
+                      " * temporaries is kept between calls; dlc_arena_trim() frees it.)\n"
                       " */\n",
                       f->name, entry, obj_name);
     dlc_strbuf_printf(&sb, "#ifndef %s_DLC_H\n#define %s_DLC_H\n\n#include <stdint.h>\n\n", up, up);
@@ -396,6 +398,8 @@ static char *header_text(const dlc_loop_func *f, const char *entry, const char *
     }
     dlc_strbuf_puts(&sb, "\n/* The runtime thread pool (libdlc_runtime.a). */\n");
     dlc_strbuf_puts(&sb, "void dlc_threadpool_set_threads(int n);\n");
+    dlc_strbuf_puts(&sb, "/* Frees the arenas of temporaries kept between calls (libdlc_runtime.a). */\n");
+    dlc_strbuf_puts(&sb, "void dlc_arena_trim(void);\n");
     dlc_strbuf_puts(&sb, "\n#ifdef __cplusplus\n}\n#endif\n\n#endif\n");
     free(up);
     return dlc_strbuf_take(&sb);

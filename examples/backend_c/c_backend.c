@@ -384,7 +384,8 @@ static int c_emit(const dlc_backend *be, const dlc_loop_func *f, const char *kin
         if (b->kind == DLC_BUF_CONST) {
             if (!b->data) fail(&e, "a constant has no data (elided IR text)");
             else constant_data(&e, i, b);
-        } else if (b->kind == DLC_BUF_TEMP) {
+        } else if (b->kind == DLC_BUF_TEMP || b->kind == DLC_BUF_LOCAL) {
+            /* the generated C runs its loops serially: a local is an array like a temporary */
             fprintf(out, "static %s b%d[%" PRId64 "]; /* %%%s */\n", ctype(&e, b->dtype), i, n > 0 ? n : 1, b->name);
         }
     }

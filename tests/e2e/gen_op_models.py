@@ -654,6 +654,8 @@ _conv("conv2d_dilations", (1, 2, 10, 10), (3, 2, 3, 3), dilations=[2, 2], pads=[
 _conv("conv2d_groups", (1, 4, 6, 6), (6, 2, 3, 3), group=2, pads=[1, 1, 1, 1])
 _conv("conv2d_depthwise", (1, 6, 8, 8), (6, 1, 3, 3), group=6, pads=[1, 1, 1, 1])
 _conv("conv2d_depthwise_mult", (1, 3, 8, 8), (6, 1, 3, 3), group=3, strides=[2, 2])
+# MobileNetV2's downsampling layer: padded, stride 2, an odd size (the window sums innermost)
+_conv("conv2d_depthwise_s2", (1, 8, 9, 9), (8, 1, 3, 3), group=8, strides=[2, 2], pads=[1, 1, 1, 1])
 _conv("conv2d_1x1", (2, 8, 5, 5), (16, 8, 1, 1))
 _conv("conv2d_7x7_s2", (1, 3, 32, 32), (8, 3, 7, 7), strides=[2, 2], pads=[3, 3, 3, 3])
 _conv("conv2d_auto_same_upper", (1, 2, 7, 7), (3, 2, 4, 4), auto_pad="SAME_UPPER")

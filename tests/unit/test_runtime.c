@@ -149,3 +149,26 @@ Test(support, error_context_and_strbuf) {
     cr_assert(dlc_mul_overflow_i64(1 << 20, 1 << 20, &r));
     cr_assert_eq(r, (int64_t)1 << 40);
 }
+
+/* Arenas come back 64-byte aligned, a released one is handed out again to a request it can
+ * hold, arenas held at the same time are distinct, and a too-small one is not reused. */
+Test(arena, reuse_and_distinct) {
+    dlc_arena_trim();
+    char *a = dlc_arena_acquire(1000);
+    cr_assert_not_null(a);
+    cr_assert_eq((uintptr_t)a % 64, 0);
+    memset(a, 1, 1000);
+    dlc_arena_release(a, 1000);
+    char *b = dlc_arena_acquire(800);
+    cr_assert_eq(b, a, "a kept arena that is large enough is reused");
+    char *c = dlc_arena_acquire(800);
+    cr_assert_neq(c, b, "arenas held together are distinct");
+    dlc_arena_release(c, 800);
+    dlc_arena_release(b, 1000);
+    char *d = dlc_arena_acquire(5000);
+    cr_assert(d != a && d != c, "kept arenas smaller than the request are not handed out");
+    cr_assert_eq((uintptr_t)d % 64, 0);
+    memset(d, 2, 5000);
+    dlc_arena_release(d, 5000);
+    dlc_arena_trim();
+}
