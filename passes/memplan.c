@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "passes/passes.h"
+#include "passes/poly.h"
 
 typedef struct placed {
     int buf;
@@ -159,6 +160,22 @@ static bool overwrites_all(const dlc_loop_func *f, const dlc_stmt *s, int b) {
     return true;
 }
 
+/* What overwrites_all cannot see, isl can: nest s writes every element of b (a tiled
+ * initialisation, point loops bounded by their tile loop) and reads none before writing it
+ * (an accumulation after its own initialisation). An isl failure keeps the fill. */
+static bool writes_cover(dlc_loop_func *f, dlc_stmt *s, int b) {
+    dlc_block whole = f->body;
+    dlc_stmt *only[1] = {s};
+    f->body = (dlc_block){.stmts = only, .len = 1, .cap = 1};
+    dlc_error e = {0};
+    dlc_poly *p = dlc_poly_extract(f, &e);
+    int r = p ? dlc_poly_writes_cover(p, b, &e) : -1;
+    if (r == 1) r = dlc_poly_flow_within(p, b, 0, &e);
+    dlc_poly_free(p);
+    f->body = whole;
+    return r == 1;
+}
+
 int dlc_plan_memory(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
     (void)opts;
     (void)err;
@@ -201,7 +218,8 @@ int dlc_plan_memory(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *e
     for (int k = 0; k < nbody; k++) {
         before.len = 0;
         for (int q = 0; q < np; q++)
-            if (first[ps[q].buf] == k && !overwrites_all(f, f->body.stmts[k], ps[q].buf))
+            if (first[ps[q].buf] == k && !overwrites_all(f, f->body.stmts[k], ps[q].buf) &&
+                !writes_cover(f, f->body.stmts[k], ps[q].buf))
                 dlc_vec_push(&before, zero_fill(f, ps[q].buf));
         for (size_t j = 0; j < before.len; j++) dlc_block_push(&body, before.data[j]);
         dlc_block_push(&body, f->body.stmts[k]);

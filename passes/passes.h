@@ -124,8 +124,9 @@ int dlc_promote_accumulators(dlc_loop_func *f, const dlc_pass_options *opts, dlc
 
 /* plan-memory: temporaries placed in one arena (buffer.in_arena/arena_offset), sharing bytes
  * when their lifetimes (ranges of top-level statements) are disjoint; a zero fill goes in
- * front of each temporary's first use. Run it last: later passes may not reorder top-level
- * statements. */
+ * front of each temporary's first use unless that nest visibly sets every element before
+ * reading it (syntactically, or by isl's analysis of its writes and flow). Run it last:
+ * later passes may not reorder top-level statements. */
 int dlc_plan_memory(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
 
 /* Lowers a shape-inferred, static graph to a loop function. Every node becomes loop nests

@@ -528,6 +528,36 @@ int dlc_poly_compute_dependences(dlc_poly *p, dlc_error *err) {
     return 0;
 }
 
+static int isl_failed(dlc_poly *p, const char *what, dlc_error *err);
+
+/* "{ B<buf>[i0, ...] }" for buffer buf: the space its accesses go to (with box: each index
+ * within the buffer's dimensions). */
+static isl_union_set *buffer_space(dlc_poly *p, int buf, bool box) {
+    const dlc_buffer *b = &p->f->bufs[buf];
+    dlc_strbuf sb = {0};
+    dlc_strbuf_printf(&sb, "{ B%d[", buf);
+    for (int d = 0; d < b->rank; d++) dlc_strbuf_printf(&sb, "%si%d", d ? ", " : "", d);
+    dlc_strbuf_puts(&sb, "]");
+    for (int d = 0; box && d < b->rank; d++)
+        dlc_strbuf_printf(&sb, "%s0 <= i%d < %lld", d ? " and " : " : ", d, (long long)b->dims[d]);
+    dlc_strbuf_puts(&sb, " }");
+    isl_union_set *u = isl_union_set_read_from_str(p->ctx, sb.data);
+    dlc_strbuf_free(&sb);
+    return u;
+}
+
+int dlc_poly_writes_cover(dlc_poly *p, int buf, dlc_error *err) {
+    isl_union_map *w = isl_union_map_intersect_range(isl_union_map_copy(p->must_writes),
+                                                     buffer_space(p, buf, false));
+    isl_union_set *written = isl_union_map_range(w);
+    isl_union_set *all = buffer_space(p, buf, true);
+    isl_bool ok = written && all ? isl_union_set_is_subset(all, written) : isl_bool_error;
+    isl_union_set_free(written);
+    isl_union_set_free(all);
+    if (ok == isl_bool_error) return isl_failed(p, "write coverage", err);
+    return ok == isl_bool_true;
+}
+
 /* Whether map m (a dependence) relates only instances with equal values of the first n
  * domain dimensions (the same iteration of the n outermost loops). */
 typedef struct same_iter {
@@ -548,12 +578,7 @@ static isl_stat same_iteration(isl_map *m, void *user) {
 
 int dlc_poly_flow_within(dlc_poly *p, int buf, int depth, dlc_error *err) {
     const dlc_buffer *b = &p->f->bufs[buf];
-    dlc_strbuf sb = {0};
-    dlc_strbuf_printf(&sb, "{ B%d[", buf);
-    for (int d = 0; d < b->rank; d++) dlc_strbuf_printf(&sb, "%si%d", d ? ", " : "", d);
-    dlc_strbuf_puts(&sb, "] }");
-    isl_union_set *range = isl_union_set_read_from_str(p->ctx, sb.data);
-    dlc_strbuf_free(&sb);
+    isl_union_set *range = buffer_space(p, buf, false);
     isl_union_map *sink = isl_union_map_intersect_range(isl_union_map_copy(p->reads), isl_union_set_copy(range));
     isl_union_map *must = isl_union_map_intersect_range(isl_union_map_copy(p->must_writes), isl_union_set_copy(range));
     isl_union_map *may = isl_union_map_intersect_range(isl_union_map_copy(p->may_writes), range);

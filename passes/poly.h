@@ -24,6 +24,9 @@ int dlc_poly_compute_dependences(dlc_poly *p, dlc_error *err);
  * loops around the reading statement (which must enclose every access to buf); 0 if not, -1
  * with err set if isl fails. */
 int dlc_poly_flow_within(dlc_poly *p, int buf, int depth, dlc_error *err);
+/* 1 if p's statements certainly write every element of buffer buf, 0 if not, -1 with err set
+ * if isl fails. */
+int dlc_poly_writes_cover(dlc_poly *p, int buf, dlc_error *err);
 /* Domains, accesses, dependences (if computed) and the schedule tree, as text. */
 char *dlc_poly_describe(dlc_poly *p);
 /* Replaces p's schedule by one computed by isl's scheduler from the dependences (validity,
