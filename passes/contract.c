@@ -3,10 +3,11 @@
  * After isl-schedule has fused a producer into its consumer, a temporary is often written and
  * read inside the same iterations of the loops around it:
  *
+ *   temp %t : f32[N]                   local %t : f32[]
  *   for %i ... {                       for %i ... {
- *     %t[%i] = %b[%i]                      %t.c[] = %b[%i]
- *     for %k ... { %t[%i] += ... }   ->    for %k ... { %t.c[] += ... }
- *     %y[%i] = max(%t[%i], 0.0:f32)        %y[%i] = max(%t.c[], 0.0:f32)
+ *     %t[%i] = %b[%i]                      %t[] = %b[%i]
+ *     for %k ... { %t[%i] += ... }   ->    for %k ... { %t[] += ... }
+ *     %y[%i] = max(%t[%i], 0.0:f32)        %y[%i] = max(%t[], 0.0:f32)
  *
  * A dimension of %t can go when every access indexes it with the same variable of a loop
  * that encloses all of them: each iteration of that loop then owns one slice, and no
