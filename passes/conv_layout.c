@@ -99,10 +99,15 @@ int dlc_explicit_pad(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err)
     return dlc_graph_sort(g, err);
 }
 
+/* f32 lanes of the target's vectors (8 without a target). */
+static int64_t lanes_of(const dlc_pass_options *opts) {
+    return opts && opts->vector_bytes > 0 ? opts->vector_bytes / 4 : 8;
+}
+
 /* Output-channel (or column) block for M channels: two vectors of floats if they divide M,
  * else one. */
 static int64_t weight_block(int64_t M, const dlc_pass_options *opts) {
-    int64_t lanes = opts && opts->vector_bytes > 0 ? opts->vector_bytes / 4 : 8;
+    int64_t lanes = lanes_of(opts);
     if (lanes < 1) return 0;
     if (M % (2 * lanes) == 0) return 2 * lanes;
     if (M % lanes == 0) return lanes;
@@ -119,7 +124,7 @@ static bool unit_strides(const dlc_node *n) {
 
 /* The conv's output rows are shorter than a vector. */
 static bool short_rows(const dlc_graph *g, const dlc_node *n, const dlc_pass_options *opts) {
-    int64_t lanes = opts && opts->vector_bytes > 0 ? opts->vector_bytes / 4 : 8;
+    int64_t lanes = lanes_of(opts);
     if (n->noutputs < 1 || n->outputs[0] < 0) return false;
     const dlc_value *y = &g->values[n->outputs[0]];
     return y->rank >= 3 && y->dims[y->rank - 1] > 0 && y->dims[y->rank - 1] < lanes;

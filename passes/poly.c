@@ -495,13 +495,19 @@ dlc_poly *dlc_poly_extract(const dlc_loop_func *f, dlc_error *err) {
 
 /* ---------------------------------------------------------------- dependences */
 
-static isl_union_map *may_deps(isl_union_map *sink, isl_union_map *must_src,
-                               isl_union_map *may_src, isl_schedule *sched) {
+/* Dataflow from the sources to the sink accesses under sched (takes the maps). */
+static isl_union_flow *compute_flow(isl_union_map *sink, isl_union_map *must_src,
+                                    isl_union_map *may_src, isl_schedule *sched) {
     isl_union_access_info *ai = isl_union_access_info_from_sink(sink);
     ai = isl_union_access_info_set_must_source(ai, must_src);
     ai = isl_union_access_info_set_may_source(ai, may_src);
     ai = isl_union_access_info_set_schedule(ai, isl_schedule_copy(sched));
-    isl_union_flow *flow = isl_union_access_info_compute_flow(ai);
+    return isl_union_access_info_compute_flow(ai);
+}
+
+static isl_union_map *may_deps(isl_union_map *sink, isl_union_map *must_src,
+                               isl_union_map *may_src, isl_schedule *sched) {
+    isl_union_flow *flow = compute_flow(sink, must_src, may_src, sched);
     isl_union_map *d = isl_union_flow_get_may_dependence(flow);
     isl_union_flow_free(flow);
     return d;
@@ -582,11 +588,7 @@ int dlc_poly_flow_within(dlc_poly *p, int buf, int depth, dlc_error *err) {
     isl_union_map *sink = isl_union_map_intersect_range(isl_union_map_copy(p->reads), isl_union_set_copy(range));
     isl_union_map *must = isl_union_map_intersect_range(isl_union_map_copy(p->must_writes), isl_union_set_copy(range));
     isl_union_map *may = isl_union_map_intersect_range(isl_union_map_copy(p->may_writes), range);
-    isl_union_access_info *ai = isl_union_access_info_from_sink(sink);
-    ai = isl_union_access_info_set_must_source(ai, must);
-    ai = isl_union_access_info_set_may_source(ai, may);
-    ai = isl_union_access_info_set_schedule(ai, isl_schedule_copy(p->schedule));
-    isl_union_flow *flow = isl_union_access_info_compute_flow(ai);
+    isl_union_flow *flow = compute_flow(sink, must, may, p->schedule);
     isl_union_map *none = isl_union_flow_get_may_no_source(flow);
     isl_union_map *deps = isl_union_flow_get_may_dependence(flow);
     isl_union_flow_free(flow);

@@ -774,53 +774,26 @@ static void emit_counted_loop(cg *c, const dlc_stmt *s, LLVMValueRef klo, LLVMVa
 
 /* Counts the accesses to each buffer in a statement tree and marks the loop variables it
  * refers to. */
-static void scan_expr(const dlc_expr *e, int *ubuf, int nbufs, bool *uvar, int nvars) {
-    if (!e) return;
-    switch (e->kind) {
-    case DLC_EXPR_VAR:
-        if (e->var >= 0 && e->var < nvars) uvar[e->var] = true;
-        break;
-    case DLC_EXPR_LOAD:
-        if (e->load.buf >= 0 && e->load.buf < nbufs) ubuf[e->load.buf]++;
-        for (int i = 0; i < e->load.nidx; i++) scan_expr(e->load.idx[i], ubuf, nbufs, uvar, nvars);
-        break;
-    case DLC_EXPR_UNARY: scan_expr(e->un.a, ubuf, nbufs, uvar, nvars); break;
-    case DLC_EXPR_BINARY:
-        scan_expr(e->bin.a, ubuf, nbufs, uvar, nvars);
-        scan_expr(e->bin.b, ubuf, nbufs, uvar, nvars);
-        break;
-    case DLC_EXPR_SELECT:
-        scan_expr(e->sel.cond, ubuf, nbufs, uvar, nvars);
-        scan_expr(e->sel.a, ubuf, nbufs, uvar, nvars);
-        scan_expr(e->sel.b, ubuf, nbufs, uvar, nvars);
-        break;
-    case DLC_EXPR_CAST: scan_expr(e->cast.a, ubuf, nbufs, uvar, nvars); break;
-    default: break;
-    }
+typedef struct scan {
+    int *ubuf, nbufs;
+    bool *uvar;
+    int nvars;
+} scan;
+
+static void scan_expr(dlc_expr *e, void *user) {
+    scan *sc = user;
+    if (e->kind == DLC_EXPR_VAR && e->var >= 0 && e->var < sc->nvars) sc->uvar[e->var] = true;
+    if (e->kind == DLC_EXPR_LOAD && e->load.buf >= 0 && e->load.buf < sc->nbufs) sc->ubuf[e->load.buf]++;
 }
 
-static void scan_block(const dlc_block *b, int *ubuf, int nbufs, bool *uvar, int nvars);
-static void scan_stmt(const dlc_stmt *s, int *ubuf, int nbufs, bool *uvar, int nvars) {
-    switch (s->kind) {
-    case DLC_STMT_FOR:
-        scan_expr(s->loop.lo, ubuf, nbufs, uvar, nvars);
-        scan_expr(s->loop.hi, ubuf, nbufs, uvar, nvars);
-        scan_block(&s->loop.body, ubuf, nbufs, uvar, nvars);
-        break;
-    case DLC_STMT_IF:
-        scan_expr(s->cond.cond, ubuf, nbufs, uvar, nvars);
-        scan_block(&s->cond.then_body, ubuf, nbufs, uvar, nvars);
-        scan_block(&s->cond.else_body, ubuf, nbufs, uvar, nvars);
-        break;
-    case DLC_STMT_STORE:
-        if (s->store.buf >= 0 && s->store.buf < nbufs) ubuf[s->store.buf]++;
-        for (int i = 0; i < s->store.nidx; i++) scan_expr(s->store.idx[i], ubuf, nbufs, uvar, nvars);
-        scan_expr(s->store.value, ubuf, nbufs, uvar, nvars);
-        break;
-    }
+static void scan_stmt(dlc_stmt *s, void *user) {
+    scan *sc = user;
+    if (s->kind == DLC_STMT_STORE && s->store.buf >= 0 && s->store.buf < sc->nbufs) sc->ubuf[s->store.buf]++;
 }
+
 static void scan_block(const dlc_block *b, int *ubuf, int nbufs, bool *uvar, int nvars) {
-    for (size_t i = 0; i < b->len; i++) scan_stmt(b->stmts[i], ubuf, nbufs, uvar, nvars);
+    scan sc = {ubuf, nbufs, uvar, nvars};
+    for (size_t i = 0; i < b->len; i++) dlc_stmt_walk(b->stmts[i], scan_stmt, scan_expr, &sc);
 }
 
 /* Rough operation count of a statement (constant trip counts; unknown ones count 16). */
@@ -1045,14 +1018,13 @@ static bool var_coef(const dlc_expr *e, int var, int64_t *coef) {
             const dlc_expr *k = e->bin.a->kind == DLC_EXPR_CONST ? e->bin.a : e->bin.b;
             const dlc_expr *x = k == e->bin.a ? e->bin.b : e->bin.a;
             if (k->kind != DLC_EXPR_CONST || !var_coef(x, var, &a)) return false;
-            *coef = a * k->c.i;
-            return true;
+            return !__builtin_mul_overflow(a, k->c.i, coef);
         }
         if ((e->bin.op != DLC_BIN_ADD && e->bin.op != DLC_BIN_SUB) || !var_coef(e->bin.a, var, &a) ||
             !var_coef(e->bin.b, var, &b))
             return false;
-        *coef = e->bin.op == DLC_BIN_ADD ? a + b : a - b;
-        return true;
+        return e->bin.op == DLC_BIN_ADD ? !__builtin_add_overflow(a, b, coef)
+                                        : !__builtin_sub_overflow(a, b, coef);
     default: return false;
     }
 }
@@ -1064,10 +1036,10 @@ static bool access_coef(const dlc_loop_func *f, int buf, dlc_expr *const *idx, i
     if (B->dtype != DLC_F32 || nidx != B->rank) return false;
     int64_t total = 0, stride = 1;
     for (int d = nidx - 1; d >= 0; d--) {
-        int64_t k;
-        if (!var_coef(idx[d], var, &k)) return false;
-        total += k * stride;
-        stride *= B->dims[d];
+        int64_t k, term;
+        if (!var_coef(idx[d], var, &k) || __builtin_mul_overflow(k, stride, &term) ||
+            __builtin_add_overflow(total, term, &total) || __builtin_mul_overflow(stride, B->dims[d], &stride))
+            return false; /* (absurd coefficients: left to the scalar path) */
     }
     *coef = total;
     return true;
