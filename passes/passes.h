@@ -122,6 +122,12 @@ int dlc_contract_arrays(dlc_loop_func *f, const dlc_pass_options *opts, dlc_erro
  * after them (promote.c). */
 int dlc_promote_accumulators(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
 
+/* fuse-epilogues: an element-wise nest (bias, ReLU, Clip, residual Add) is computed where the
+ * nest before it stores the values it reads (a register block's final sums), and a
+ * temporary's initialisation where the next nest loads it; legality from isl's flow analysis
+ * (epilogue.c). */
+int dlc_fuse_epilogues(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err);
+
 /* plan-memory: temporaries placed in one arena (buffer.in_arena/arena_offset), sharing bytes
  * when their lifetimes (ranges of top-level statements) are disjoint; a zero fill goes in
  * front of each temporary's first use unless that nest visibly sets every element before

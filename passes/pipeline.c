@@ -32,6 +32,8 @@ static const dlc_pass passes[] = {
      DLC_PASS_LOOP, NULL, dlc_contract_arrays},
     {"promote-accumulators", "keep a register block's accumulators in registers across the "
      "reduction loops around it", DLC_PASS_LOOP, NULL, dlc_promote_accumulators},
+    {"fuse-epilogues", "compute element-wise consumers where a nest stores its final values, "
+     "and initialisations where the next nest loads them", DLC_PASS_LOOP, NULL, dlc_fuse_epilogues},
     {"plan-memory", "place temporaries in one arena, sharing bytes between disjoint lifetimes",
      DLC_PASS_LOOP, NULL, dlc_plan_memory},
 };

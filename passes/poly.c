@@ -611,6 +611,20 @@ int dlc_poly_flow_within(dlc_poly *p, int buf, int depth, dlc_error *err) {
     return ok == isl_bool_true;
 }
 
+int dlc_poly_reads_see_entry(dlc_poly *p, int buf, dlc_error *err) {
+    isl_union_set *range = buffer_space(p, buf, false);
+    isl_union_map *sink = isl_union_map_intersect_range(isl_union_map_copy(p->reads), isl_union_set_copy(range));
+    isl_union_map *must = isl_union_map_intersect_range(isl_union_map_copy(p->must_writes), isl_union_set_copy(range));
+    isl_union_map *may = isl_union_map_intersect_range(isl_union_map_copy(p->may_writes), range);
+    isl_union_flow *flow = compute_flow(sink, must, may, p->schedule);
+    isl_union_map *deps = isl_union_flow_get_may_dependence(flow);
+    isl_union_flow_free(flow);
+    isl_bool ok = deps ? isl_union_map_is_empty(deps) : isl_bool_error;
+    isl_union_map_free(deps);
+    if (ok == isl_bool_error) return isl_failed(p, "flow analysis", err);
+    return ok == isl_bool_true;
+}
+
 char *dlc_poly_describe(dlc_poly *p) {
     dlc_strbuf sb = {0};
     dlc_strbuf_printf(&sb, "# %zu statements; buffers:", p->stmts.len);
@@ -1319,16 +1333,44 @@ static int reduction_members(isl_schedule_node *node, tile_ctx *t, bool *red) {
     return count;
 }
 
-/* Moves the reduction members of the (permutable) tile band to its end, so that the tile
- * loops outside are the parallel ones: one parallel region per nest, not one per tile of
- * the reduction (which kept the tiled convolutions from scaling with threads). */
-static isl_schedule_node *reductions_last(isl_schedule_node *node, const bool *red) {
+/* Orders the members of the (permutable) tile band: the evenly tiled parallel ones first,
+ * then the other parallel ones, the reduction members last. Reductions last makes the tile
+ * loops outside the parallel ones: one parallel region per nest, not one per tile of the
+ * reduction (which kept the tiled convolutions from scaling with threads); even ones first
+ * gives the threads equal shares of the outer parallel loop. */
+static isl_schedule_node *order_tile_loops(isl_schedule_node *node, const bool *red, const bool *even) {
     isl_size n = isl_schedule_node_band_n_member(node);
     int perm[MAX_BAND_MEMBERS], pos = 0;
-    for (int pass = 0; pass < 2; pass++)
+    bool identity = true;
+    for (int pass = 0; pass < 3; pass++)
         for (int m = 0; m < n; m++)
-            if (red[m] == (pass == 1)) perm[pos++] = m;
-    return permute_band(node, perm);
+            if ((pass == 2) == red[m] && (pass == 2 || (pass == 0) == even[m])) {
+                identity &= m == pos;
+                perm[pos++] = m;
+            }
+    return identity ? node : permute_band(node, perm);
+}
+
+/* Number of values member j of a band takes over the band's domain (max - min + 1), or 0 if
+ * isl cannot bound it. */
+static int64_t member_extent(isl_schedule_node *node, int j) {
+    isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
+    isl_union_pw_aff *upa = isl_multi_union_pw_aff_get_at(mupa, j);
+    isl_multi_union_pw_aff_free(mupa);
+    isl_union_set *vals = isl_union_set_apply(isl_schedule_node_get_domain(node),
+                                              isl_union_map_from_union_pw_aff(upa));
+    if (isl_union_set_n_set(vals) != 1) {
+        isl_union_set_free(vals);
+        return 0;
+    }
+    isl_set *set = isl_set_from_union_set(vals);
+    isl_val *lo = isl_set_dim_min_val(isl_set_copy(set), 0), *hi = isl_set_dim_max_val(set, 0);
+    int64_t e = 0;
+    if (lo && hi && isl_val_is_int(lo) && isl_val_is_int(hi))
+        e = isl_val_get_num_si(hi) - isl_val_get_num_si(lo) + 1;
+    isl_val_free(lo);
+    isl_val_free(hi);
+    return e;
 }
 
 /* How the reads of one statement walk memory, per iterator v (bit v): `unit` if some read
@@ -1665,7 +1707,10 @@ static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
     isl_multi_val *sizes = isl_multi_val_zero(isl_schedule_node_band_get_space(node));
     bool all_one = true;
     bool red[MAX_BAND_MEMBERS] = {false};
-    int nred = n <= MAX_BAND_MEMBERS ? reduction_members(node, t, red) : 0;
+    if (n <= MAX_BAND_MEMBERS) reduction_members(node, t, red);
+    /* even[j]: member j splits into two or more equal tiles. Those tile loops go outermost,
+     * so the parallel loop's iterations are equal. */
+    bool even[MAX_BAND_MEMBERS] = {false};
     for (int j = 0; j < n; j++) {
         int64_t sz = tile_size(t, j, n);
         /* With register blocks, default sizes leave the reduction whole: the block's
@@ -1673,6 +1718,18 @@ static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
          * and stores them once per block, not once per reduction tile). Its operand panels
          * (a packed weight's K x 2 vectors) stay in L2. */
         if (!t->sizes && t->reg_i > 0 && red[j]) sz = 0;
+        if (j < MAX_BAND_MEMBERS && sz > 0) {
+            int64_t e = member_extent(node, j);
+            /* default sizes: equal tiles (56 rows as 28 + 28, not 32 + 24), so a parallel
+             * tile loop gives its threads equal work; a multiple of 4 keeps register
+             * blocks of 4 or 8 rows mostly whole */
+            if (!t->sizes && !red[j] && e > sz && e % sz != 0) {
+                int64_t ntiles = (e + sz - 1) / sz;
+                int64_t bal = ((e + ntiles - 1) / ntiles + 3) / 4 * 4;
+                if (bal < sz) sz = bal;
+            }
+            even[j] = e > sz && e % sz == 0;
+        }
         all_one &= sz == 1;
         /* 0: leave this member whole (a tile as large as any loop). */
         sizes = isl_multi_val_set_val(sizes, j, isl_val_int_from_si(t->p->ctx, sz > 0 ? sz : (1L << 40)));
@@ -1683,12 +1740,15 @@ static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
         return node;
     }
     node = isl_schedule_node_band_tile(node, sizes);
-    if (nred > 0 && nred < n) node = reductions_last(node, red);
+    if (n <= MAX_BAND_MEMBERS) node = order_tile_loops(node, red, even);
     node = isl_schedule_node_child(node, 0);
     isl_schedule_node *c = isl_schedule_node_child(isl_schedule_node_copy(node), 0);
     enum isl_schedule_node_type ct = isl_schedule_node_get_type(c);
     isl_schedule_node_free(c);
-    if (ct == isl_schedule_node_sequence || ct == isl_schedule_node_set || ct == isl_schedule_node_band)
+    /* Not below a set: its children are independent only within one iteration of the band
+     * (isl's scheduler fused them with a shift), and sunk loops would let the AST run a
+     * consumer's whole nest before its producer's. */
+    if (ct == isl_schedule_node_sequence || ct == isl_schedule_node_band)
         node = isl_schedule_node_band_sink(node);
     node = reorder_subtree(node, t);
     if (t->reg_i > 0) node = register_tile_subtree(node, t);

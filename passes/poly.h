@@ -27,6 +27,9 @@ int dlc_poly_flow_within(dlc_poly *p, int buf, int depth, dlc_error *err);
 /* 1 if p's statements certainly write every element of buffer buf, 0 if not, -1 with err set
  * if isl fails. */
 int dlc_poly_writes_cover(dlc_poly *p, int buf, dlc_error *err);
+/* 1 if no read of buffer buf gets its value from a write in p (every read sees the contents
+ * buf had before p's statements ran), 0 if some may, -1 with err set if isl fails. */
+int dlc_poly_reads_see_entry(dlc_poly *p, int buf, dlc_error *err);
 /* Domains, accesses, dependences (if computed) and the schedule tree, as text. */
 char *dlc_poly_describe(dlc_poly *p);
 /* Replaces p's schedule by one computed by isl's scheduler from the dependences (validity,

@@ -50,11 +50,11 @@ static bool match_block(const dlc_loop_func *f, dlc_stmt *s, block *b) {
     b->depth = 0;
     while (s->kind == DLC_STMT_FOR) {
         int64_t trip = dlc_loop_trip_count(s->loop.lo, s->loop.hi, s->loop.step);
-        /* a full block's loops are marked unroll(N); a partial block at a band's edge is a
-         * parallel loop with a short constant trip count */
+        /* a full block's loops are marked unroll(N); a partial block at a band's edge has
+         * parallel loops with a short constant trip count instead (rows, columns or both) */
         bool unrolled = s->loop.unroll > 0 && trip == s->loop.unroll;
-        bool partial = s->loop.unroll == 0 && (s->loop.attrs & DLC_LOOP_PARALLEL) && b->depth == 0 &&
-                       trip >= 1 && trip <= MAX_PARTIAL_ROWS;
+        bool partial = s->loop.unroll == 0 && (s->loop.attrs & DLC_LOOP_PARALLEL) && trip >= 1 &&
+                       trip <= MAX_PARTIAL_ROWS;
         if (b->depth == MAX_BLOCK_DEPTH || !(unrolled || partial) || s->loop.step != 1 ||
             s->loop.body.len != 1)
             return false;

@@ -146,14 +146,15 @@ endforeach()
 # the tiled ones (isl-tile). The op cases are small, so they are tiled with small, odd sizes
 # (partial tiles everywhere); the networks with the target's default sizes. After fusion,
 # contract-arrays shrinks the temporaries it made local (to locals); after tiling,
-# promote-accumulators keeps the register blocks in locals.
+# promote-accumulators keeps the register blocks in locals and fuse-epilogues computes the
+# element-wise consumers in their copy-outs (the reduction tiled: stores kept).
 foreach(pass roundtrip schedule tile)
   set(_p "infer-shapes,fold-constants,dce,check-static,lower,isl-${pass}")
   set(_op_args "")
   if(pass STREQUAL "schedule")
     string(APPEND _p ",contract-arrays")
   elseif(pass STREQUAL "tile")
-    string(APPEND _p ",contract-arrays,promote-accumulators")
+    string(APPEND _p ",contract-arrays,promote-accumulators,fuse-epilogues")
     set(_op_args --tile-sizes 3,2,5 --register-tile 2x3)
   endif()
   foreach(c IN LISTS DLC_E2E_OP_CASES)
@@ -167,11 +168,11 @@ foreach(pass roundtrip schedule tile)
     set_tests_properties(e2e/${pass}/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_torch TIMEOUT 1200)
   endforeach()
 endforeach()
-# isl-tile-contractions and promote-accumulators over padded inputs and packed conv and matmul weights (the CPU's
+# isl-tile-contractions, promote-accumulators and fuse-epilogues over padded inputs and packed conv and matmul weights (the CPU's
 # default loops for contractions; e2e/model runs the networks through them): the contraction
 # op cases with small, odd sizes (partial blocks, isolated full blocks), which the default
 # pipeline leaves alone (too little work to tile).
-set(_p "infer-shapes,fold-constants,dce,check-static,explicit-pad,pack-conv-weights,pack-matmul-weights,lower,isl-tile-contractions,promote-accumulators")
+set(_p "infer-shapes,fold-constants,dce,check-static,explicit-pad,pack-conv-weights,pack-matmul-weights,lower,isl-tile-contractions,promote-accumulators,fuse-epilogues")
 foreach(c IN LISTS DLC_E2E_OP_CASES)
   if(c MATCHES "^(conv|matmul|gemm)")
     add_test(NAME e2e/contractions/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_contractions

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "frontend/onnx.h"
@@ -48,6 +49,7 @@ const char dlc_driver_common_help[] =
     "  --register-tile RxC      isl-tile: block a matrix product's R rows x C columns of\n"
     "                           accumulators in registers (0x0: off; default 2 vectors wide,\n"
     "                           4 rows, 8 with AVX-512)\n"
+    "  --time-passes            print the wall time of each pass (to stderr)\n"
     "  --dump-schedule          print the final loop IR's isl form (domains, accesses,\n"
     "                           dependences, schedule tree) to stderr\n"
     "  --arch FILE              target asic: the accelerator configuration (JSON, see\n"
@@ -163,6 +165,8 @@ bool dlc_driver_parse_common(dlc_driver_opts *o, int argc, char **argv, int *i) 
         o->register_tile[1] = c;
     } else if (strcmp(a, "--dump-schedule") == 0) {
         o->dump_schedule = true;
+    } else if (strcmp(a, "--time-passes") == 0) {
+        o->time_passes = true;
     } else if ((v = dlc_driver_option_value("--arch", argc, argv, i))) {
         o->arch = v;
     } else if (strcmp(a, "--print-constants") == 0) {
@@ -255,16 +259,34 @@ static bool list_has(const char *const *list, size_t n, const char *pass) {
     return false;
 }
 
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+typedef struct observer_state {
+    const dlc_driver_opts *o;
+    double start; /* of the pass running, for --time-passes */
+} observer_state;
+
 static void print_observer(const char *pass, bool after, const dlc_graph *g,
                            const dlc_loop_func *f, void *user) {
-    const dlc_driver_opts *o = user;
+    observer_state *st = user;
+    const dlc_driver_opts *o = st->o;
+    /* timed after the IR before it is printed, before the IR after it */
+    if (o->time_passes && after) fprintf(stderr, "# time: %-24s %9.1f ms\n", pass, now_ms() - st->start);
     bool want = after ? (o->print_after_all || list_has(o->print_after.data, o->print_after.len, pass))
                       : (o->print_before_all || list_has(o->print_before.data, o->print_before.len, pass));
-    if (!want) return;
+    if (!want) {
+        if (!after) st->start = now_ms();
+        return;
+    }
     dlc_print_options po = {.elide_above = o->elide_above};
     char *text = g ? dlc_graph_print(g, &po) : dlc_loop_print(f, &po);
     fprintf(stderr, "# ----- IR %s %s -----\n%s\n", after ? "after" : "before", pass, text);
     free(text);
+    if (!after) st->start = now_ms();
 }
 
 void dlc_driver_run_pipeline(const dlc_driver_opts *o, const char *pipeline, dlc_graph **g,
@@ -284,7 +306,8 @@ int dlc_driver_try_pipeline(const dlc_driver_opts *o, const char *pipeline, dlc_
     dlc_pass_options po = dlc_driver_pass_options(o);
     if (needs_value) *needs_value = -1;
     po.needs_value = needs_value;
-    if (dlc_pipeline_run(pipeline, g, f, &po, print_observer, (void *)o, err) != 0) return -1;
+    observer_state st = {.o = o};
+    if (dlc_pipeline_run(pipeline, g, f, &po, print_observer, &st, err) != 0) return -1;
     if (o->dump_schedule && f && *f) {
         char *text = dlc_poly_dump(*f, err);
         if (!text) return -1;

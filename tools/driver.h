@@ -21,6 +21,7 @@ typedef struct dlc_driver_opts {
     bool register_tile_set;      /* --register-tile=RxC (isl-tile) */
     int64_t register_tile[2];
     bool dump_schedule;         /* --dump-schedule: the final loop IR's isl form, to stderr */
+    bool time_passes;           /* --time-passes: each pass's wall time, to stderr */
     const char *arch;           /* --arch FILE: accelerator configuration (target asic) */
     DLC_VEC(const char *) print_after, print_before;
     int64_t elide_above;        /* --print-constants prints all (-1) */

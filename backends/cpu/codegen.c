@@ -857,6 +857,13 @@ static LLVMValueRef new_kernel(cg *c, const char *name, LLVMTypeRef ret, int npt
     return fn;
 }
 
+/* dlc_stmt_walk callback: the first loc() in a tree (statements inherit their parent's) */
+static void first_origin(dlc_stmt *s, void *user)
+{
+    const char **node = user;
+    if (!*node && s->origin) *node = s->origin;
+}
+
 static void emit_parallel_for(cg *c, const dlc_stmt *s, LLVMValueRef lo, LLVMValueRef hi) {
     const dlc_loop_func *f = c->f;
     int64_t step = s->loop.step;
@@ -908,8 +915,13 @@ static void emit_parallel_for(cg *c, const dlc_stmt *s, LLVMValueRef lo, LLVMVal
 
     /* the outlined body: impl with noalias params, and the wrapper the pool calls */
     int id = c->npar++;
-    char *impl_name = dlc_xasprintf("%s.par%d.impl", c->entry, id);
-    char *wrap_name = dlc_xasprintf("%s.par%d", c->entry, id);
+    /* named after the graph node, so a profiler's symbol table reads per node */
+    const char *node = s->origin ? s->origin : c->origin;
+    if (!node) dlc_stmt_walk((dlc_stmt *)s, first_origin, NULL, &node);
+    char *impl_name = node ? dlc_xasprintf("%s.par%d.%s.impl", c->entry, id, node)
+                           : dlc_xasprintf("%s.par%d.impl", c->entry, id);
+    char *wrap_name = node ? dlc_xasprintf("%s.par%d.%s", c->entry, id, node)
+                           : dlc_xasprintf("%s.par%d", c->entry, id);
     LLVMValueRef impl = new_kernel(c, impl_name, c->t_void, np, nv + 3);
     LLVMTypeRef wparams[3] = {c->t_ptr, c->t_i64, c->t_i64};
     LLVMTypeRef wty = LLVMFunctionType(c->t_void, wparams, 3, 0);
@@ -1045,7 +1057,8 @@ static bool access_coef(const dlc_loop_func *f, int buf, dlc_expr *const *idx, i
     return true;
 }
 
-/* e can be computed lane-wise: f32 loads, constants, + - *. */
+/* e can be computed lane-wise: f32 loads, constants, + - * / max min (the ops of an
+ * element-wise epilogue: bias, ReLU, Clip, residual Add). */
 static bool vec_expr_ok(const dlc_loop_func *f, const dlc_expr *e, int var) {
     int64_t k;
     if (e->type != DLC_F32) return false;
@@ -1055,7 +1068,8 @@ static bool vec_expr_ok(const dlc_loop_func *f, const dlc_expr *e, int var) {
         return e->load.buf >= 0 && e->load.buf < f->nbufs &&
                access_coef(f, e->load.buf, e->load.idx, e->load.nidx, var, &k);
     case DLC_EXPR_BINARY:
-        return (e->bin.op == DLC_BIN_ADD || e->bin.op == DLC_BIN_SUB || e->bin.op == DLC_BIN_MUL) &&
+        return (e->bin.op == DLC_BIN_ADD || e->bin.op == DLC_BIN_SUB || e->bin.op == DLC_BIN_MUL ||
+                e->bin.op == DLC_BIN_DIV || e->bin.op == DLC_BIN_MAX || e->bin.op == DLC_BIN_MIN) &&
                vec_expr_ok(f, e->bin.a, var) && vec_expr_ok(f, e->bin.b, var);
     default: return false;
     }
@@ -1139,10 +1153,7 @@ static LLVMValueRef vec_expr(cg *c, const dlc_expr *e, int var, LLVMValueRef lo,
     case DLC_EXPR_LOAD: return vec_load(c, e->load.buf, e->load.idx, e->load.nidx, var, lo, lanes);
     default: {
         LLVMValueRef a = vec_expr(c, e->bin.a, var, lo, lanes), b = vec_expr(c, e->bin.b, var, lo, lanes);
-        LLVMValueRef r = e->bin.op == DLC_BIN_ADD   ? LLVMBuildFAdd(c->b, a, b, "")
-                         : e->bin.op == DLC_BIN_SUB ? LLVMBuildFSub(c->b, a, b, "")
-                                                    : LLVMBuildFMul(c->b, a, b, "");
-        return contract(r);
+        return arith(c, e->bin.op, DLC_F32, a, b); /* the scalar path's ops, on vectors */
     }
     }
 }

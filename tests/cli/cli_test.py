@@ -8,7 +8,7 @@ Cases:
                undefined output) fail with one "dlc: error:" line naming the problem
   help         every command answers --help with its usage and exit status 0
   ir_dump      --print-ir-after-all shows graph IR and loop IR after every pass, and each dump
-               parses back through `dlc opt` to the identical text
+               parses back through `dlc opt` to the identical text; --time-passes times them
   aot          `dlc compile -o model.o` + model.h linked into a C program gives the same
                outputs as `dlc run`
 """
@@ -180,6 +180,12 @@ def case_ir_dump(a):
     back = run([a.dlc, "opt", "-", "--print-constants"], input=full.stdout)
     check(back.stdout == full.stdout, "full-constant loop IR does not print back identically")
     print("ok   loop IR with all constants printed parses back identically")
+    # --time-passes: one line per pass that ran, in the order they ran
+    t = run([a.dlc, "compile", model, "--time-passes", "--emit", "loop", "-o", os.devnull])
+    timed = re.findall(r"^# time: (\S+) +([0-9.]+) ms$", t.stderr, flags=re.M)
+    check(t.returncode == 0 and [n for n, _ in timed] == passes,
+          f"--time-passes lists {[n for n, _ in timed]}, the passes that ran were {passes}")
+    print(f"ok   --time-passes times the {len(timed)} passes that ran")
 
 
 def case_aot(a):

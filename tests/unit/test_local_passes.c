@@ -67,8 +67,8 @@ static void check_close(const dlc_loop_func *f, dlc_tensor **got, dlc_tensor **w
 static void check_pass_test(const char *name) {
     pass_test t = load_pass_test(name);
     const dlc_loop_func *f = t.input;
-    cr_assert(f->ninputs <= 2 && f->noutputs <= 8);
-    dlc_tensor *in[2], *jit[8], *ref[8], *interp[8];
+    cr_assert(f->ninputs <= 4 && f->noutputs <= 8);
+    dlc_tensor *in[4], *jit[8], *ref[8], *interp[8];
     for (int k = 0; k < f->ninputs; k++) {
         in[k] = tensor_like(&f->bufs[f->inputs[k]]);
         float *p = in[k]->data;
@@ -108,6 +108,8 @@ Test(locals, promote_accumulators_computes_what_its_input_computes) {
 }
 
 Test(locals, contract_arrays_computes_what_its_input_computes) { check_pass_test("contract_arrays.test"); }
+
+Test(locals, fuse_epilogues_computes_what_its_input_computes) { check_pass_test("fuse_epilogues.test"); }
 
 /* A local read before it is written inside a loop is the IR's fault; the verifier accepts it
  * but the interpreter's NaN fill makes the result visibly wrong. */

@@ -153,7 +153,7 @@ Test(pipeline, unknown_pass_lists_known) {
                             "dce, check-static, explicit-pad, pack-conv-weights, pack-matmul-weights, "
                             "lower, isl-roundtrip, "
                             "isl-schedule, isl-tile, isl-tile-contractions, contract-arrays, "
-                            "promote-accumulators, plan-memory)");
+                            "promote-accumulators, fuse-epilogues, plan-memory)");
     /* Nothing ran: the names are checked before any pass. */
     cr_assert_eq(val("y")->rank, -1);
     dlc_error_clear(&E);

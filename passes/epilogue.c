@@ -1,0 +1,505 @@
+/* fuse-epilogues: an element-wise nest is computed where the nest before it stores the values
+ * it reads, and a temporary's initialisation where the nest after it loads it.
+ *
+ * Epilogue. After promote-accumulators a convolution or matrix product stores each block of
+ * final sums once, from its local; an element-wise consumer (bias add, ReLU, Clip, a residual
+ * Add) then reads the whole temporary back:
+ *
+ *   A: for ... { ... %T[idx] = %T.acc[p] ... }          (all of A's stores to %T are plain)
+ *   B: for %i, %j ... { %U[%i, %j] = g(%T[%i, %j], %R[%i, %j]) }
+ *
+ * becomes, with B deleted,
+ *
+ *   A: for ... { ... %U[idx] = g(%T.acc[p], %R[idx]) ... }
+ *
+ * Legal when B runs over every element of %U and reads %T only at the element it writes, %T
+ * is a temporary nothing after B reads, nothing between A and B touches %T or %U or writes
+ * what g reads, A neither touches %U nor writes what g reads (but %T), and A's plain stores
+ * write every element of %T (isl). A's last store to each element is its final value, so %U
+ * ends right however often A stores it. When some read of %T in A may see one of A's own
+ * stores (a reduction tiled outside the block, whose next tile reloads it), the store to %T
+ * stays and the one to %U follows it; otherwise it is replaced.
+ *
+ * Prologue. A nest I that only sets every element of a temporary from other buffers
+ * (%T[%i, %j] = bias[%j]) and the next nest A that reads %T: when no read of %T in A can see
+ * one of A's own stores (isl) and nothing between I and A writes %T or what I reads, A's
+ * loads of %T become I's value at that element (the accumulator block starts from the bias
+ * instead of a load of it). I is deleted when nothing else reads %T; A's remaining stores to
+ * %T are then dead and deleted too.
+ *
+ * Neither changes which values are computed: the fused expressions are the same per element.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes/poly.h"
+
+#define MAX_NEST 8
+
+/* ---- matching an element-wise nest ---- */
+
+typedef struct ew_nest {
+    dlc_stmt *store; /* %U[...] = value */
+    int vars[MAX_NEST];
+    int depth;
+} ew_nest;
+
+/* s is a perfect nest of loops from 0 around one plain store to every element of its buffer,
+ * each index a distinct loop variable over the whole dimension, or 0 for a dimension of 1. */
+static bool match_ew(const dlc_loop_func *f, dlc_stmt *s, ew_nest *e) {
+    int64_t trips[MAX_NEST];
+    e->depth = 0;
+    while (s->kind == DLC_STMT_FOR) {
+        if (e->depth == MAX_NEST || s->loop.step != 1 || s->loop.body.len != 1 ||
+            s->loop.lo->kind != DLC_EXPR_CONST || s->loop.lo->c.i != 0 || s->loop.hi->kind != DLC_EXPR_CONST)
+            return false;
+        trips[e->depth] = s->loop.hi->c.i;
+        e->vars[e->depth++] = s->loop.var;
+        s = s->loop.body.stmts[0];
+    }
+    if (s->kind != DLC_STMT_STORE || s->store.reduce != DLC_REDUCE_NONE) return false;
+    const dlc_buffer *u = &f->bufs[s->store.buf];
+    if (s->store.nidx != u->rank) return false;
+    bool used[MAX_NEST] = {false};
+    for (int d = 0; d < u->rank; d++) {
+        const dlc_expr *x = s->store.idx[d];
+        if (x->kind == DLC_EXPR_CONST && x->c.i == 0 && u->dims[d] == 1) continue;
+        if (x->kind != DLC_EXPR_VAR) return false;
+        int k = 0;
+        while (k < e->depth && e->vars[k] != x->var) k++;
+        if (k == e->depth || used[k] || trips[k] != u->dims[d]) return false;
+        used[k] = true;
+    }
+    for (int k = 0; k < e->depth; k++)
+        if (!used[k]) return false;
+    e->store = s;
+    return true;
+}
+
+/* e with every load index equal to one of the store's indices `from` replaced by a copy of
+ * the matching `to` (takes e, gives the result). */
+static dlc_expr *replace_indices(dlc_expr *e, dlc_expr *const *from, dlc_expr *const *to, int n) {
+    switch (e->kind) {
+    case DLC_EXPR_LOAD:
+        for (int d = 0; d < e->load.nidx; d++) {
+            int k = 0;
+            while (k < n && (from[k]->kind == DLC_EXPR_CONST || !dlc_expr_equal(e->load.idx[d], from[k]))) k++;
+            if (k < n) {
+                dlc_expr_free(e->load.idx[d]);
+                e->load.idx[d] = dlc_expr_clone(to[k]);
+            } else {
+                e->load.idx[d] = replace_indices(e->load.idx[d], from, to, n);
+            }
+        }
+        return e;
+    case DLC_EXPR_UNARY: e->un.a = replace_indices(e->un.a, from, to, n); return e;
+    case DLC_EXPR_BINARY:
+        e->bin.a = replace_indices(e->bin.a, from, to, n);
+        e->bin.b = replace_indices(e->bin.b, from, to, n);
+        return e;
+    case DLC_EXPR_SELECT:
+        e->sel.cond = replace_indices(e->sel.cond, from, to, n);
+        e->sel.a = replace_indices(e->sel.a, from, to, n);
+        e->sel.b = replace_indices(e->sel.b, from, to, n);
+        return e;
+    case DLC_EXPR_CAST: e->cast.a = replace_indices(e->cast.a, from, to, n); return e;
+    default: return e;
+    }
+}
+
+/* An initialisation's value at the element idx of its buffer: the value with each load index
+ * that is one of the store's indices (bias[32 * %cb + %ci] for a store to
+ * %T[0, 32 * %cb + %ci, ...]) replaced by the element's index there (gives a new
+ * expression). */
+static dlc_expr *init_value_at(const ew_nest *e, dlc_expr *const *idx) {
+    const dlc_stmt *st = e->store;
+    return replace_indices(dlc_expr_clone(st->store.value), st->store.idx, idx, st->store.nidx);
+}
+
+static void mark_vars(dlc_expr *e, void *user) {
+    if (e->kind == DLC_EXPR_VAR) ((bool *)user)[e->var] = true;
+}
+
+/* s is a perfect nest (any bounds, tiled too) around one plain store whose value is a
+ * function of the element it stores: its loop variables appear only in load indices equal to
+ * one of the store's indices. The value of each element is then the same however often and in
+ * whatever order the nest stores it. Whether it stores every element is isl's to say. */
+static bool match_init(const dlc_loop_func *f, dlc_stmt *s, ew_nest *e) {
+    e->depth = 0;
+    while (s->kind == DLC_STMT_FOR) {
+        if (e->depth == MAX_NEST || s->loop.body.len != 1) return false;
+        e->vars[e->depth++] = s->loop.var;
+        s = s->loop.body.stmts[0];
+    }
+    if (s->kind != DLC_STMT_STORE || s->store.reduce != DLC_REDUCE_NONE ||
+        s->store.nidx != f->bufs[s->store.buf].rank || s->store.nidx > DLC_MAX_RANK)
+        return false;
+    e->store = s;
+    /* the value at a placeholder element must mention no variable */
+    dlc_expr *zero[DLC_MAX_RANK];
+    for (int d = 0; d < s->store.nidx; d++) zero[d] = dlc_expr_index(0);
+    dlc_expr *v = init_value_at(e, zero);
+    bool *vars = dlc_xcalloc((size_t)f->nvars + 1, 1);
+    dlc_expr_walk(v, mark_vars, vars);
+    bool ok = true;
+    for (int k = 0; k < f->nvars && ok; k++) ok = !vars[k];
+    free(vars);
+    dlc_expr_free(v);
+    for (int d = 0; d < s->store.nidx; d++) dlc_expr_free(zero[d]);
+    return ok;
+}
+
+/* ---- what expressions and statements touch ---- */
+
+typedef struct touch {
+    int buf;
+    const dlc_expr *const *idx; /* loads of buf at other indices count in `other` */
+    int nidx;
+    int loads, other, stores, reduce_stores;
+    int self_reads; /* stores to buf whose value reads buf */
+    bool *read_bufs, *written_bufs; /* optional, nbufs entries */
+} touch;
+
+static void touch_expr(dlc_expr *e, void *user) {
+    touch *t = user;
+    if (e->kind != DLC_EXPR_LOAD) return;
+    if (t->read_bufs) t->read_bufs[e->load.buf] = true;
+    if (e->load.buf != t->buf) return;
+    t->loads++;
+    bool same = t->idx && e->load.nidx == t->nidx;
+    for (int d = 0; same && d < t->nidx; d++) same = dlc_expr_equal(e->load.idx[d], t->idx[d]);
+    if (!same) t->other++;
+}
+
+static void touch_stmt(dlc_stmt *s, void *user) {
+    touch *t = user;
+    if (s->kind != DLC_STMT_STORE) return;
+    if (t->written_bufs) t->written_bufs[s->store.buf] = true;
+    if (s->store.buf != t->buf) return;
+    t->stores++;
+    if (s->store.reduce != DLC_REDUCE_NONE) t->reduce_stores++;
+    touch v = {.buf = t->buf};
+    dlc_expr_walk(s->store.value, touch_expr, &v);
+    if (v.loads) t->self_reads++;
+}
+
+static touch touches(const dlc_stmt *s, int buf, bool *read_bufs, bool *written_bufs) {
+    touch t = {.buf = buf, .read_bufs = read_bufs, .written_bufs = written_bufs};
+    dlc_stmt_walk((dlc_stmt *)s, touch_stmt, touch_expr, &t);
+    return t;
+}
+
+static int uses(const dlc_stmt *s, int buf) {
+    touch t = touches(s, buf, NULL, NULL);
+    return t.loads + t.stores;
+}
+
+/* isl on nest s alone: what = 0: its reads of buf see only what was there before it;
+ * what = 1: its stores write every element of buf. -1 if isl fails. */
+static int nest_check(dlc_loop_func *f, dlc_stmt *s, int buf, int what) {
+    dlc_block whole = f->body;
+    dlc_stmt *only[1] = {s};
+    f->body = (dlc_block){.stmts = only, .len = 1, .cap = 1};
+    dlc_error e = {0};
+    dlc_poly *p = dlc_poly_extract(f, &e);
+    int r = !p ? -1 : what == 0 ? dlc_poly_reads_see_entry(p, buf, &e) : dlc_poly_writes_cover(p, buf, &e);
+    dlc_poly_free(p);
+    f->body = whole;
+    return r;
+}
+
+/* ---- rewriting ---- */
+
+/* e with every load of buf replaced by a copy of `with` (takes e, gives the result). */
+static dlc_expr *replace_loads(dlc_expr *e, int buf, const dlc_expr *with) {
+    switch (e->kind) {
+    case DLC_EXPR_LOAD:
+        if (e->load.buf == buf) {
+            dlc_expr_free(e);
+            return dlc_expr_clone(with);
+        }
+        for (int d = 0; d < e->load.nidx; d++) e->load.idx[d] = replace_loads(e->load.idx[d], buf, with);
+        return e;
+    case DLC_EXPR_UNARY: e->un.a = replace_loads(e->un.a, buf, with); return e;
+    case DLC_EXPR_BINARY:
+        e->bin.a = replace_loads(e->bin.a, buf, with);
+        e->bin.b = replace_loads(e->bin.b, buf, with);
+        return e;
+    case DLC_EXPR_SELECT:
+        e->sel.cond = replace_loads(e->sel.cond, buf, with);
+        e->sel.a = replace_loads(e->sel.a, buf, with);
+        e->sel.b = replace_loads(e->sel.b, buf, with);
+        return e;
+    case DLC_EXPR_CAST: e->cast.a = replace_loads(e->cast.a, buf, with); return e;
+    default: return e;
+    }
+}
+
+/* The element-wise nest's value at the element idx of its buffer: its loop variables
+ * replaced by the indices that go with them (takes nothing, gives a new expression). */
+static dlc_expr *value_at(const ew_nest *e, dlc_expr *const *idx) {
+    const dlc_stmt *st = e->store;
+    int vars[MAX_NEST];
+    dlc_expr *to[MAX_NEST];
+    int n = 0;
+    for (int d = 0; d < st->store.nidx; d++)
+        if (st->store.idx[d]->kind == DLC_EXPR_VAR) {
+            vars[n] = st->store.idx[d]->var;
+            to[n++] = idx[d];
+        }
+    return dlc_expr_subst(dlc_expr_clone(st->store.value), vars, to, n);
+}
+
+typedef struct epi {
+    int t;            /* the producer's buffer */
+    const ew_nest *b; /* the consumer */
+    bool keep;        /* keep the stores to t */
+} epi;
+
+static void block_insert(dlc_block *b, size_t at, dlc_stmt *s) {
+    dlc_block_push(b, s);
+    memmove(&b->stmts[at + 1], &b->stmts[at], sizeof *b->stmts * (b->len - 1 - at));
+    b->stmts[at] = s;
+}
+
+/* Each store to e->t in blk becomes (or is followed by) the consumer's store. */
+static void epilogue_block(dlc_block *blk, const epi *e) {
+    for (size_t i = 0; i < blk->len; i++) {
+        dlc_stmt *s = blk->stmts[i];
+        if (s->kind == DLC_STMT_FOR) {
+            epilogue_block(&s->loop.body, e);
+            continue;
+        }
+        if (s->kind == DLC_STMT_IF) {
+            epilogue_block(&s->cond.then_body, e);
+            epilogue_block(&s->cond.else_body, e);
+            continue;
+        }
+        if (s->store.buf != e->t) continue;
+        dlc_expr *v = replace_loads(value_at(e->b, s->store.idx), e->t, s->store.value);
+        const dlc_stmt *bs = e->b->store;
+        dlc_expr **idx = dlc_xmalloc(sizeof *idx * (size_t)s->store.nidx);
+        for (int d = 0; d < s->store.nidx; d++) idx[d] = dlc_expr_clone(s->store.idx[d]);
+        dlc_stmt *u = dlc_stmt_store(bs->store.buf, idx, s->store.nidx, v, DLC_REDUCE_NONE);
+        free(idx);
+        if (s->origin) dlc_stmt_set_origin(u, s->origin);
+        if (e->keep) {
+            block_insert(blk, i + 1, u);
+            i++;
+        } else {
+            blk->stmts[i] = u;
+            dlc_stmt_free(s);
+        }
+    }
+}
+
+/* Loads of t in e become the initialisation's value at their indices. */
+typedef struct pro {
+    int t;
+    const ew_nest *init;
+} pro;
+
+static dlc_expr *prologue_expr(dlc_expr *x, const pro *p) {
+    switch (x->kind) {
+    case DLC_EXPR_LOAD:
+        for (int d = 0; d < x->load.nidx; d++) x->load.idx[d] = prologue_expr(x->load.idx[d], p);
+        if (x->load.buf == p->t) {
+            dlc_expr *v = init_value_at(p->init, x->load.idx);
+            dlc_expr_free(x);
+            return v;
+        }
+        return x;
+    case DLC_EXPR_UNARY: x->un.a = prologue_expr(x->un.a, p); return x;
+    case DLC_EXPR_BINARY:
+        x->bin.a = prologue_expr(x->bin.a, p);
+        x->bin.b = prologue_expr(x->bin.b, p);
+        return x;
+    case DLC_EXPR_SELECT:
+        x->sel.cond = prologue_expr(x->sel.cond, p);
+        x->sel.a = prologue_expr(x->sel.a, p);
+        x->sel.b = prologue_expr(x->sel.b, p);
+        return x;
+    case DLC_EXPR_CAST: x->cast.a = prologue_expr(x->cast.a, p); return x;
+    default: return x;
+    }
+}
+
+/* A copy into a local: `%L[...] = %T[...]`, the load of an accumulator block. */
+static bool is_copy_in(const dlc_loop_func *f, const dlc_stmt *s, int t) {
+    return s->kind == DLC_STMT_STORE && s->store.reduce == DLC_REDUCE_NONE &&
+           f->bufs[s->store.buf].kind == DLC_BUF_LOCAL && s->store.value->kind == DLC_EXPR_LOAD &&
+           s->store.value->load.buf == t;
+}
+
+typedef struct copy_count {
+    const dlc_loop_func *f;
+    int t, n;
+} copy_count;
+
+static void count_copy_in(dlc_stmt *s, void *user) {
+    copy_count *cc = user;
+    if (is_copy_in(cc->f, s, cc->t)) cc->n++;
+}
+
+/* The copies of t into locals in s take the initialisation's value instead. */
+static void prologue_stmt(const dlc_loop_func *f, dlc_stmt *s, const pro *p) {
+    if (s->kind == DLC_STMT_FOR) {
+        for (size_t i = 0; i < s->loop.body.len; i++) prologue_stmt(f, s->loop.body.stmts[i], p);
+    } else if (s->kind == DLC_STMT_IF) {
+        for (size_t i = 0; i < s->cond.then_body.len; i++) prologue_stmt(f, s->cond.then_body.stmts[i], p);
+        for (size_t i = 0; i < s->cond.else_body.len; i++) prologue_stmt(f, s->cond.else_body.stmts[i], p);
+    } else if (is_copy_in(f, s, p->t)) {
+        s->store.value = prologue_expr(s->store.value, p);
+    }
+}
+
+/* Deletes the stores to t in blk, and the loops and ifs left empty. */
+static void drop_stores(dlc_block *blk, int t) {
+    size_t k = 0;
+    for (size_t i = 0; i < blk->len; i++) {
+        dlc_stmt *s = blk->stmts[i];
+        bool empty = false;
+        if (s->kind == DLC_STMT_FOR) {
+            drop_stores(&s->loop.body, t);
+            empty = s->loop.body.len == 0;
+        } else if (s->kind == DLC_STMT_IF) {
+            drop_stores(&s->cond.then_body, t);
+            drop_stores(&s->cond.else_body, t);
+            empty = s->cond.then_body.len == 0 && s->cond.else_body.len == 0;
+        } else {
+            empty = s->store.buf == t;
+        }
+        if (empty) dlc_stmt_free(s);
+        else blk->stmts[k++] = s;
+    }
+    blk->len = k;
+}
+
+static void body_remove(dlc_block *b, size_t at) {
+    dlc_stmt_free(b->stmts[at]);
+    memmove(&b->stmts[at], &b->stmts[at + 1], sizeof *b->stmts * (b->len - at - 1));
+    b->len--;
+}
+
+/* ---- the two fusions ---- */
+
+/* The first temporary after `after` of b's shape that b's value reads, and only at the
+ * element b writes; -1 if none. */
+static int ew_source(const dlc_loop_func *f, const ew_nest *b, int after) {
+    const dlc_stmt *st = b->store;
+    const dlc_buffer *u = &f->bufs[st->store.buf];
+    int found = -1;
+    for (int t = after + 1; t < f->nbufs && found < 0; t++) {
+        const dlc_buffer *tb = &f->bufs[t];
+        if (tb->kind != DLC_BUF_TEMP || t == st->store.buf || tb->rank != u->rank ||
+            memcmp(tb->dims, u->dims, sizeof(int64_t) * (size_t)u->rank) != 0)
+            continue;
+        touch x = {.buf = t, .idx = (const dlc_expr *const *)st->store.idx, .nidx = st->store.nidx};
+        dlc_expr_walk(st->store.value, touch_expr, &x);
+        if (x.loads > 0 && x.other == 0) found = t;
+    }
+    return found;
+}
+
+/* Fuses body statement i (element-wise, b) into the nest that produces t, which it reads. */
+static bool fuse_epilogue(dlc_loop_func *f, size_t i, const ew_nest *bp, int t) {
+    dlc_block *body = &f->body;
+    ew_nest b = *bp;
+    int u = b.store->store.buf;
+    size_t j = i;
+    while (j > 0 && uses(body->stmts[j - 1], t) == 0) j--;
+    if (j == 0) return false;
+    j--;
+    for (size_t k = i + 1; k < body->len; k++)
+        if (uses(body->stmts[k], t)) return false;
+    /* what g reads (t aside) must be the same in A and in B */
+    bool *reads = dlc_xcalloc((size_t)f->nbufs, 1), *writes = dlc_xcalloc((size_t)f->nbufs, 1);
+    dlc_expr_walk(b.store->store.value, touch_expr, &(touch){.buf = -1, .read_bufs = reads});
+    bool ok = !reads[u];
+    for (size_t k = j + 1; k < i && ok; k++) {
+        memset(writes, 0, (size_t)f->nbufs);
+        touches(body->stmts[k], -1, NULL, writes);
+        ok = uses(body->stmts[k], u) == 0;
+        for (int q = 0; q < f->nbufs && ok; q++) ok = !(reads[q] && writes[q]);
+    }
+    touch a = {0};
+    if (ok) {
+        memset(writes, 0, (size_t)f->nbufs);
+        a = touches(body->stmts[j], t, NULL, writes);
+        /* a value that reads %T itself (a recurrence: h = f(h)) would be read again after
+         * its store when the store stays */
+        ok = uses(body->stmts[j], u) == 0 && a.stores > 0 && a.reduce_stores == 0 && a.self_reads == 0;
+        for (int q = 0; q < f->nbufs && ok; q++) ok = q == t || !(reads[q] && writes[q]);
+    }
+    free(reads);
+    free(writes);
+    if (!ok || body->stmts[j]->kind != DLC_STMT_FOR || nest_check(f, body->stmts[j], t, 1) != 1)
+        return false;
+    int see = a.loads ? nest_check(f, body->stmts[j], t, 0) : 1;
+    if (see < 0) return false;
+    epi e = {.t = t, .b = &b, .keep = see == 0};
+    epilogue_block(&body->stmts[j]->loop.body, &e);
+    body_remove(body, i);
+    return true;
+}
+
+/* Fuses body statement i into the producer of one of the temporaries it reads (a residual
+ * Add reads two: the convolution's, and the block input that other nests read too). */
+static bool try_epilogue(dlc_loop_func *f, size_t i) {
+    ew_nest b;
+    if (!match_ew(f, f->body.stmts[i], &b)) return false;
+    for (int t = ew_source(f, &b, -1); t >= 0; t = ew_source(f, &b, t))
+        if (fuse_epilogue(f, i, &b, t)) return true;
+    return false;
+}
+
+/* Folds body statement i (an initialisation of a temporary) into the next nest that uses it. */
+static bool try_prologue(dlc_loop_func *f, size_t i) {
+    dlc_block *body = &f->body;
+    ew_nest init;
+    if (!match_init(f, body->stmts[i], &init)) return false;
+    int t = init.store->store.buf;
+    if (f->bufs[t].kind != DLC_BUF_TEMP || nest_check(f, body->stmts[i], t, 1) != 1) return false;
+    bool *reads = dlc_xcalloc((size_t)f->nbufs, 1), *writes = dlc_xcalloc((size_t)f->nbufs, 1);
+    dlc_expr_walk(init.store->store.value, touch_expr, &(touch){.buf = -1, .read_bufs = reads});
+    bool ok = !reads[t];
+    size_t j = i + 1;
+    while (ok && j < body->len && uses(body->stmts[j], t) == 0) {
+        touches(body->stmts[j], -1, NULL, writes);
+        j++;
+    }
+    ok = ok && j < body->len;
+    if (ok) {
+        touches(body->stmts[j], -1, NULL, writes);
+        for (int q = 0; q < f->nbufs && ok; q++) ok = !(reads[q] && writes[q]);
+    }
+    free(reads);
+    free(writes);
+    /* only where the nest copies t into locals, once per element: in a reduction or a
+     * window, the initialisation's expression would be computed again at every use */
+    copy_count cc = {f, t, 0};
+    if (ok) dlc_stmt_walk(body->stmts[j], count_copy_in, NULL, &cc);
+    if (!ok || cc.n == 0 || touches(body->stmts[j], t, NULL, NULL).loads != cc.n ||
+        nest_check(f, body->stmts[j], t, 0) != 1)
+        return false;
+    pro p = {.t = t, .init = &init};
+    prologue_stmt(f, body->stmts[j], &p);
+    bool read_later = false;
+    for (size_t k = j + 1; k < body->len && !read_later; k++)
+        read_later = touches(body->stmts[k], t, NULL, NULL).loads > 0;
+    if (read_later) return true;
+    /* nothing reads t any more: its initialisation and the nest's stores to it are dead */
+    if (body->stmts[j]->kind == DLC_STMT_FOR) drop_stores(&body->stmts[j]->loop.body, t);
+    body_remove(body, i);
+    return true;
+}
+
+int dlc_fuse_epilogues(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
+    (void)opts;
+    if (dlc_loop_verify(f, err) < 0) return -1;
+    for (size_t i = 1; i < f->body.len; i++)
+        if (try_epilogue(f, i)) i--; /* the next statement moved to i */
+    for (size_t i = 0; i + 1 < f->body.len; i++)
+        if (try_prologue(f, i)) i--;
+    return dlc_loop_verify(f, err);
+}
