@@ -1524,6 +1524,31 @@ static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t, bo
     }
     isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
     isl_union_set *dom = isl_schedule_node_get_domain(node);
+    if (nred > 1 && isl_union_set_n_set(dom) == 1) {
+        /* the reduction loops in the order of the statement's iterators (the lowered
+         * nest's, c, kh, kw for a convolution, which is also the packed weights' layout):
+         * the weight panel then streams through memory in order, which the prefetchers
+         * follow (reordered for unit stride, the 3x3 layers jumped 1152 bytes a step) */
+        isl_set *d1 = isl_set_from_union_set(isl_union_set_copy(dom));
+        isl_space *sp = isl_set_get_space(d1);
+        isl_set_free(d1);
+        int it[MAX_BAND_MEMBERS];
+        for (int r = 0; r < nred; r++) {
+            isl_union_pw_aff *u = isl_multi_union_pw_aff_get_at(mupa, red[r]);
+            it[r] = member_iterator(u, isl_space_copy(sp));
+            isl_union_pw_aff_free(u);
+        }
+        isl_space_free(sp);
+        for (int a = 1; a < nred; a++)
+            for (int b = a; b > 0 && it[b] >= 0 && it[b - 1] >= 0 && it[b] < it[b - 1]; b--) {
+                int x = it[b];
+                it[b] = it[b - 1];
+                it[b - 1] = x;
+                x = red[b];
+                red[b] = red[b - 1];
+                red[b - 1] = x;
+            }
+    }
     int best = -1, jbest = -1, best_score = -1;
     for (int a = 0; nred > 0 && a < ncand; a++) {
         for (int b = 0; b < ncand; b++) {

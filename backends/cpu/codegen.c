@@ -49,6 +49,8 @@ typedef struct cg {
     int in_index; /* > 0 while emitting index arithmetic (nsw is then safe) */
     int *local_uses; /* per buffer: its accesses in the whole function (for locals) */
     int npar;     /* outlined parallel bodies so far (for names) */
+    int vec_override_buf;            /* vec_expr: loads of this buffer are... */
+    LLVMValueRef vec_override_val;   /* ...this vector (a transposed block column) */
 } cg;
 
 static void fail(cg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1150,7 +1152,9 @@ static LLVMValueRef vec_load(cg *c, int buf, dlc_expr *const *idx, int nidx, int
 static LLVMValueRef vec_expr(cg *c, const dlc_expr *e, int var, LLVMValueRef lo, int lanes) {
     switch (e->kind) {
     case DLC_EXPR_CONST: return splat(c, fconst(c, DLC_F32, e->c.f), lanes);
-    case DLC_EXPR_LOAD: return vec_load(c, e->load.buf, e->load.idx, e->load.nidx, var, lo, lanes);
+    case DLC_EXPR_LOAD:
+        if (c->vec_override_val && e->load.buf == c->vec_override_buf) return c->vec_override_val;
+        return vec_load(c, e->load.buf, e->load.idx, e->load.nidx, var, lo, lanes);
     default: {
         LLVMValueRef a = vec_expr(c, e->bin.a, var, lo, lanes), b = vec_expr(c, e->bin.b, var, lo, lanes);
         return arith(c, e->bin.op, DLC_F32, a, b); /* the scalar path's ops, on vectors */
@@ -1180,6 +1184,114 @@ static void emit_vector_loop(cg *c, const dlc_stmt *s, LLVMValueRef lo, int lane
     c->origin = saved;
 }
 
+/* ---- transposed block stores ----
+ *
+ * A register block's copy-out `for %p (P) { for %q (Q) { %C[..] = g(%acc[%p, %q], ..) } }`,
+ * both loops unrolled, runs its vectors along %q (the block's columns: output channels), but
+ * a convolution's NCHW output is contiguous along %p (the pixels) and strided along %q: a
+ * scatter per column vector, a third of ResNet-18's 7x7 stem. When P is a power of two, the
+ * block's rows are transposed in registers instead (shuffles), and each column is stored as
+ * one contiguous vector of P lanes, g computed along %p. */
+
+#define TRANSPOSE_MAX_ROWS 16
+
+static bool is_zero_expr(const dlc_expr *e) { return e->kind == DLC_EXPR_CONST && e->c.i == 0; }
+
+typedef struct local_ref {
+    int buf, pvar, qvar;
+    bool seen;
+} local_ref;
+
+/* every load of a local in e is the same local, at [%p, %q] exactly */
+static bool local_loads_ok(const dlc_loop_func *f, const dlc_expr *e, local_ref *r) {
+    switch (e->kind) {
+    case DLC_EXPR_LOAD:
+        if (f->bufs[e->load.buf].kind != DLC_BUF_LOCAL) return true;
+        if (r->seen && e->load.buf != r->buf) return false;
+        r->seen = true;
+        r->buf = e->load.buf;
+        return e->load.nidx == 2 && e->load.idx[0]->kind == DLC_EXPR_VAR && e->load.idx[0]->var == r->pvar &&
+               e->load.idx[1]->kind == DLC_EXPR_VAR && e->load.idx[1]->var == r->qvar;
+    case DLC_EXPR_UNARY: return local_loads_ok(f, e->un.a, r);
+    case DLC_EXPR_BINARY: return local_loads_ok(f, e->bin.a, r) && local_loads_ok(f, e->bin.b, r);
+    case DLC_EXPR_SELECT:
+        return local_loads_ok(f, e->sel.cond, r) && local_loads_ok(f, e->sel.a, r) && local_loads_ok(f, e->sel.b, r);
+    case DLC_EXPR_CAST: return local_loads_ok(f, e->cast.a, r);
+    default: return true;
+    }
+}
+
+/* The local whose block s stores transposed, or -1. */
+static int transposed_store(const dlc_loop_func *f, const dlc_stmt *s) {
+    if (!(s->loop.attrs & DLC_LOOP_PARALLEL) || s->loop.step != 1 || s->loop.body.len != 1) return -1;
+    int64_t P = dlc_loop_trip_count(s->loop.lo, s->loop.hi, 1);
+    const dlc_stmt *in = s->loop.body.stmts[0];
+    if (P != s->loop.unroll || P < 2 || P > TRANSPOSE_MAX_ROWS || (P & (P - 1)) || in->kind != DLC_STMT_FOR)
+        return -1;
+    int Q = vector_lanes(f, in);
+    if (Q <= 0 || !is_zero_expr(in->loop.lo)) return -1;
+    const dlc_stmt *st = in->loop.body.stmts[0];
+    int64_t kq, kp;
+    if (st->store.reduce != DLC_REDUCE_NONE || !is_zero_expr(s->loop.lo) ||
+        !access_coef(f, st->store.buf, st->store.idx, st->store.nidx, in->loop.var, &kq) || kq == 1 ||
+        !access_coef(f, st->store.buf, st->store.idx, st->store.nidx, s->loop.var, &kp) || kp != 1 ||
+        !vec_expr_ok(f, st->store.value, s->loop.var))
+        return -1;
+    local_ref r = {.pvar = s->loop.var, .qvar = in->loop.var};
+    if (!local_loads_ok(f, st->store.value, &r) || !r.seen) return -1;
+    const dlc_buffer *L = &f->bufs[r.buf];
+    if (L->dtype != DLC_F32 || L->rank != 2 || L->dims[0] != P || L->dims[1] != Q) return -1;
+    return r.buf;
+}
+
+static void emit_transposed_store(cg *c, const dlc_stmt *s, int local) {
+    const dlc_stmt *in = s->loop.body.stmts[0], *st = in->loop.body.stmts[0];
+    int P = s->loop.unroll, Q = in->loop.unroll, pv = s->loop.var, qv = in->loop.var;
+    const char *saved = c->origin;
+    if (st->origin) c->origin = st->origin;
+    LLVMValueRef sp = c->fs->var[pv], sq = c->fs->var[qv];
+    /* the rows, Q lanes each */
+    LLVMValueRef rows[TRANSPOSE_MAX_ROWS];
+    LLVMTypeRef rt = LLVMVectorType(c->t_f32, (unsigned)Q);
+    for (int p = 0; p < P; p++) {
+        dlc_expr *idx[2] = {dlc_expr_index(p), dlc_expr_index(0)};
+        LLVMValueRef ld = LLVMBuildLoad2(c->b, rt, buf_addr(c, local, idx, 2), "");
+        LLVMSetAlignment(ld, 4);
+        rows[p] = ld;
+        dlc_expr_free(idx[0]);
+        dlc_expr_free(idx[1]);
+    }
+    /* interleave pairs, groups of g lanes at a time: lane P*q + p of the last is rows[p][q] */
+    int n = P, width = Q;
+    for (int g = 1; n > 1; g *= 2, n /= 2, width *= 2) {
+        int mlen = 2 * width;
+        LLVMValueRef *mask = dlc_xmalloc(sizeof *mask * (size_t)mlen);
+        for (int i = 0, k = 0; i < width / g; i++) {
+            for (int t = 0; t < g; t++) mask[k++] = LLVMConstInt(c->t_i32, (unsigned long long)(i * g + t), 0);
+            for (int t = 0; t < g; t++) mask[k++] = LLVMConstInt(c->t_i32, (unsigned long long)(width + i * g + t), 0);
+        }
+        LLVMValueRef mv = LLVMConstVector(mask, (unsigned)mlen);
+        for (int j = 0; j < n / 2; j++) rows[j] = LLVMBuildShuffleVector(c->b, rows[2 * j], rows[2 * j + 1], mv, "");
+        free(mask);
+    }
+    LLVMValueRef all = rows[0];
+    for (int q = 0; q < Q; q++) {
+        LLVMValueRef m[TRANSPOSE_MAX_ROWS];
+        for (int p = 0; p < P; p++) m[p] = LLVMConstInt(c->t_i32, (unsigned long long)(P * q + p), 0);
+        LLVMValueRef col = LLVMBuildShuffleVector(c->b, all, LLVMGetPoison(LLVMTypeOf(all)), LLVMConstVector(m, (unsigned)P), "");
+        c->fs->var[qv] = i64c(c, q);
+        c->vec_override_buf = local;
+        c->vec_override_val = col;
+        LLVMValueRef v = vec_expr(c, st->store.value, pv, i64c(c, 0), P);
+        c->vec_override_val = NULL;
+        LLVMValueRef ptr = lane_addr(c, st->store.buf, st->store.idx, st->store.nidx, pv, i64c(c, 0), 0);
+        LLVMSetAlignment(LLVMBuildStore(c->b, v, ptr), 4);
+    }
+    c->fs->var[pv] = sp;
+    c->fs->var[qv] = sq;
+    c->origin = saved;
+}
+
 static void emit_for(cg *c, const dlc_stmt *s) {
     if (s->loop.var < 0 || s->loop.var >= c->f->nvars) {
         fail(c, "loop variable index %d out of range", s->loop.var);
@@ -1198,6 +1310,11 @@ static void emit_for(cg *c, const dlc_stmt *s) {
     LLVMValueRef lo = emit_index(c, s->loop.lo);
     LLVMValueRef hi = emit_index(c, s->loop.hi);
     if (c->failed) return;
+    int local = transposed_store(c->f, s);
+    if (local >= 0) {
+        emit_transposed_store(c, s, local);
+        return;
+    }
     int lanes = vector_lanes(c->f, s);
     if (lanes > 0) {
         emit_vector_loop(c, s, lo, lanes);
