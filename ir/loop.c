@@ -540,31 +540,48 @@ void dlc_loop_buffer_lifetimes(const dlc_loop_func *f, int *first, int *last) {
 
 /* ---- substitution, trip counts ---- */
 
-dlc_expr *dlc_expr_subst(dlc_expr *e, const int *vars, dlc_expr *const *to, int n) {
+dlc_expr *dlc_expr_rewrite(dlc_expr *e, dlc_expr *(*fn)(dlc_expr *e, void *user), void *user) {
+    dlc_expr *r = fn(e, user);
+    if (r != e) return r;
     switch (e->kind) {
-    case DLC_EXPR_VAR:
-        for (int j = 0; j < n; j++)
-            if (vars[j] == e->var) {
-                dlc_expr_free(e);
-                return dlc_expr_clone(to[j]);
-            }
-        return e;
     case DLC_EXPR_LOAD:
-        for (int i = 0; i < e->load.nidx; i++) e->load.idx[i] = dlc_expr_subst(e->load.idx[i], vars, to, n);
+        for (int i = 0; i < e->load.nidx; i++) e->load.idx[i] = dlc_expr_rewrite(e->load.idx[i], fn, user);
         return e;
-    case DLC_EXPR_UNARY: e->un.a = dlc_expr_subst(e->un.a, vars, to, n); return e;
+    case DLC_EXPR_UNARY: e->un.a = dlc_expr_rewrite(e->un.a, fn, user); return e;
     case DLC_EXPR_BINARY:
-        e->bin.a = dlc_expr_subst(e->bin.a, vars, to, n);
-        e->bin.b = dlc_expr_subst(e->bin.b, vars, to, n);
+        e->bin.a = dlc_expr_rewrite(e->bin.a, fn, user);
+        e->bin.b = dlc_expr_rewrite(e->bin.b, fn, user);
         return e;
     case DLC_EXPR_SELECT:
-        e->sel.cond = dlc_expr_subst(e->sel.cond, vars, to, n);
-        e->sel.a = dlc_expr_subst(e->sel.a, vars, to, n);
-        e->sel.b = dlc_expr_subst(e->sel.b, vars, to, n);
+        e->sel.cond = dlc_expr_rewrite(e->sel.cond, fn, user);
+        e->sel.a = dlc_expr_rewrite(e->sel.a, fn, user);
+        e->sel.b = dlc_expr_rewrite(e->sel.b, fn, user);
         return e;
-    case DLC_EXPR_CAST: e->cast.a = dlc_expr_subst(e->cast.a, vars, to, n); return e;
+    case DLC_EXPR_CAST: e->cast.a = dlc_expr_rewrite(e->cast.a, fn, user); return e;
     default: return e;
     }
+}
+
+typedef struct subst_ctx {
+    const int *vars;
+    dlc_expr *const *to;
+    int n;
+} subst_ctx;
+
+static dlc_expr *subst_var(dlc_expr *e, void *user) {
+    const subst_ctx *sc = user;
+    if (e->kind == DLC_EXPR_VAR)
+        for (int j = 0; j < sc->n; j++)
+            if (sc->vars[j] == e->var) {
+                dlc_expr_free(e);
+                return dlc_expr_clone(sc->to[j]);
+            }
+    return e;
+}
+
+dlc_expr *dlc_expr_subst(dlc_expr *e, const int *vars, dlc_expr *const *to, int n) {
+    subst_ctx sc = {vars, to, n};
+    return dlc_expr_rewrite(e, subst_var, &sc);
 }
 
 static void subst_block(dlc_block *b, const int *vars, dlc_expr *const *to, int n);

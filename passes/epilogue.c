@@ -76,44 +76,29 @@ static bool match_ew(const dlc_loop_func *f, dlc_stmt *s, ew_nest *e) {
     return true;
 }
 
-/* e with every load index equal to one of the store's indices `from` replaced by a copy of
- * the matching `to` (takes e, gives the result). */
-static dlc_expr *replace_indices(dlc_expr *e, dlc_expr *const *from, dlc_expr *const *to, int n) {
-    switch (e->kind) {
-    case DLC_EXPR_LOAD:
-        for (int d = 0; d < e->load.nidx; d++) {
-            int k = 0;
-            while (k < n && (from[k]->kind == DLC_EXPR_CONST || !dlc_expr_equal(e->load.idx[d], from[k]))) k++;
-            if (k < n) {
-                dlc_expr_free(e->load.idx[d]);
-                e->load.idx[d] = dlc_expr_clone(to[k]);
-            } else {
-                e->load.idx[d] = replace_indices(e->load.idx[d], from, to, n);
-            }
+/* Occurrences of the store's indices `from` (not constants) become the matching `to`. */
+typedef struct index_map {
+    dlc_expr *const *from, *const *to;
+    int n;
+} index_map;
+
+static dlc_expr *map_index(dlc_expr *e, void *user) {
+    const index_map *m = user;
+    for (int k = 0; k < m->n; k++)
+        if (m->from[k]->kind != DLC_EXPR_CONST && dlc_expr_equal(e, m->from[k])) {
+            dlc_expr_free(e);
+            return dlc_expr_clone(m->to[k]);
         }
-        return e;
-    case DLC_EXPR_UNARY: e->un.a = replace_indices(e->un.a, from, to, n); return e;
-    case DLC_EXPR_BINARY:
-        e->bin.a = replace_indices(e->bin.a, from, to, n);
-        e->bin.b = replace_indices(e->bin.b, from, to, n);
-        return e;
-    case DLC_EXPR_SELECT:
-        e->sel.cond = replace_indices(e->sel.cond, from, to, n);
-        e->sel.a = replace_indices(e->sel.a, from, to, n);
-        e->sel.b = replace_indices(e->sel.b, from, to, n);
-        return e;
-    case DLC_EXPR_CAST: e->cast.a = replace_indices(e->cast.a, from, to, n); return e;
-    default: return e;
-    }
+    return e;
 }
 
-/* An initialisation's value at the element idx of its buffer: the value with each load index
- * that is one of the store's indices (bias[32 * %cb + %ci] for a store to
- * %T[0, 32 * %cb + %ci, ...]) replaced by the element's index there (gives a new
- * expression). */
+/* An initialisation's value at the element idx of its buffer: the value with each of the
+ * store's indices (bias[32 * %cb + %ci] for a store to %T[0, 32 * %cb + %ci, ...]) replaced
+ * by the element's index there (gives a new expression). */
 static dlc_expr *init_value_at(const ew_nest *e, dlc_expr *const *idx) {
     const dlc_stmt *st = e->store;
-    return replace_indices(dlc_expr_clone(st->store.value), st->store.idx, idx, st->store.nidx);
+    index_map m = {st->store.idx, idx, st->store.nidx};
+    return dlc_expr_rewrite(dlc_expr_clone(st->store.value), map_index, &m);
 }
 
 static void mark_vars(dlc_expr *e, void *user) {
@@ -121,8 +106,8 @@ static void mark_vars(dlc_expr *e, void *user) {
 }
 
 /* s is a perfect nest (any bounds, tiled too) around one plain store whose value is a
- * function of the element it stores: its loop variables appear only in load indices equal to
- * one of the store's indices. The value of each element is then the same however often and in
+ * function of the element it stores: its loop variables appear only in subexpressions equal
+ * to one of the store's indices. The value of each element is then the same however often and in
  * whatever order the nest stores it. Whether it stores every element is isl's to say. */
 static bool match_init(const dlc_loop_func *f, dlc_stmt *s, ew_nest *e) {
     e->depth = 0;
@@ -210,29 +195,17 @@ static int nest_check(dlc_loop_func *f, dlc_stmt *s, int buf, int what) {
 
 /* ---- rewriting ---- */
 
-/* e with every load of buf replaced by a copy of `with` (takes e, gives the result). */
-static dlc_expr *replace_loads(dlc_expr *e, int buf, const dlc_expr *with) {
-    switch (e->kind) {
-    case DLC_EXPR_LOAD:
-        if (e->load.buf == buf) {
-            dlc_expr_free(e);
-            return dlc_expr_clone(with);
-        }
-        for (int d = 0; d < e->load.nidx; d++) e->load.idx[d] = replace_loads(e->load.idx[d], buf, with);
-        return e;
-    case DLC_EXPR_UNARY: e->un.a = replace_loads(e->un.a, buf, with); return e;
-    case DLC_EXPR_BINARY:
-        e->bin.a = replace_loads(e->bin.a, buf, with);
-        e->bin.b = replace_loads(e->bin.b, buf, with);
-        return e;
-    case DLC_EXPR_SELECT:
-        e->sel.cond = replace_loads(e->sel.cond, buf, with);
-        e->sel.a = replace_loads(e->sel.a, buf, with);
-        e->sel.b = replace_loads(e->sel.b, buf, with);
-        return e;
-    case DLC_EXPR_CAST: e->cast.a = replace_loads(e->cast.a, buf, with); return e;
-    default: return e;
-    }
+/* Loads of buf become a copy of `with`. */
+typedef struct load_repl {
+    int buf;
+    const dlc_expr *with;
+} load_repl;
+
+static dlc_expr *replace_load(dlc_expr *e, void *user) {
+    const load_repl *r = user;
+    if (e->kind != DLC_EXPR_LOAD || e->load.buf != r->buf) return e;
+    dlc_expr_free(e);
+    return dlc_expr_clone(r->with);
 }
 
 /* The element-wise nest's value at the element idx of its buffer: its loop variables
@@ -276,7 +249,8 @@ static void epilogue_block(dlc_block *blk, const epi *e) {
             continue;
         }
         if (s->store.buf != e->t) continue;
-        dlc_expr *v = replace_loads(value_at(e->b, s->store.idx), e->t, s->store.value);
+        load_repl r = {e->t, s->store.value};
+        dlc_expr *v = dlc_expr_rewrite(value_at(e->b, s->store.idx), replace_load, &r);
         const dlc_stmt *bs = e->b->store;
         dlc_expr **idx = dlc_xmalloc(sizeof *idx * (size_t)s->store.nidx);
         for (int d = 0; d < s->store.nidx; d++) idx[d] = dlc_expr_clone(s->store.idx[d]);
@@ -293,35 +267,19 @@ static void epilogue_block(dlc_block *blk, const epi *e) {
     }
 }
 
-/* Loads of t in e become the initialisation's value at their indices. */
+/* Loads of t become the initialisation's value at their indices. */
 typedef struct pro {
     int t;
     const ew_nest *init;
 } pro;
 
-static dlc_expr *prologue_expr(dlc_expr *x, const pro *p) {
-    switch (x->kind) {
-    case DLC_EXPR_LOAD:
-        for (int d = 0; d < x->load.nidx; d++) x->load.idx[d] = prologue_expr(x->load.idx[d], p);
-        if (x->load.buf == p->t) {
-            dlc_expr *v = init_value_at(p->init, x->load.idx);
-            dlc_expr_free(x);
-            return v;
-        }
-        return x;
-    case DLC_EXPR_UNARY: x->un.a = prologue_expr(x->un.a, p); return x;
-    case DLC_EXPR_BINARY:
-        x->bin.a = prologue_expr(x->bin.a, p);
-        x->bin.b = prologue_expr(x->bin.b, p);
-        return x;
-    case DLC_EXPR_SELECT:
-        x->sel.cond = prologue_expr(x->sel.cond, p);
-        x->sel.a = prologue_expr(x->sel.a, p);
-        x->sel.b = prologue_expr(x->sel.b, p);
-        return x;
-    case DLC_EXPR_CAST: x->cast.a = prologue_expr(x->cast.a, p); return x;
-    default: return x;
-    }
+static dlc_expr *prologue_load(dlc_expr *x, void *user) {
+    const pro *p = user;
+    if (x->kind != DLC_EXPR_LOAD || x->load.buf != p->t) return x;
+    for (int d = 0; d < x->load.nidx; d++) x->load.idx[d] = dlc_expr_rewrite(x->load.idx[d], prologue_load, user);
+    dlc_expr *v = init_value_at(p->init, x->load.idx);
+    dlc_expr_free(x);
+    return v;
 }
 
 /* A copy into a local: `%L[...] = %T[...]`, the load of an accumulator block. */
@@ -341,16 +299,16 @@ static void count_copy_in(dlc_stmt *s, void *user) {
     if (is_copy_in(cc->f, s, cc->t)) cc->n++;
 }
 
-/* The copies of t into locals in s take the initialisation's value instead. */
-static void prologue_stmt(const dlc_loop_func *f, dlc_stmt *s, const pro *p) {
-    if (s->kind == DLC_STMT_FOR) {
-        for (size_t i = 0; i < s->loop.body.len; i++) prologue_stmt(f, s->loop.body.stmts[i], p);
-    } else if (s->kind == DLC_STMT_IF) {
-        for (size_t i = 0; i < s->cond.then_body.len; i++) prologue_stmt(f, s->cond.then_body.stmts[i], p);
-        for (size_t i = 0; i < s->cond.else_body.len; i++) prologue_stmt(f, s->cond.else_body.stmts[i], p);
-    } else if (is_copy_in(f, s, p->t)) {
-        s->store.value = prologue_expr(s->store.value, p);
-    }
+/* A copy of t into a local takes the initialisation's value instead (a dlc_stmt_walk
+ * callback). */
+typedef struct pro_walk {
+    const dlc_loop_func *f;
+    const pro *p;
+} pro_walk;
+
+static void prologue_stmt(dlc_stmt *s, void *user) {
+    pro_walk *w = user;
+    if (is_copy_in(w->f, s, w->p->t)) s->store.value = dlc_expr_rewrite(s->store.value, prologue_load, (void *)w->p);
 }
 
 /* Deletes the stores to t in blk, and the loops and ifs left empty. */
@@ -483,7 +441,7 @@ static bool try_prologue(dlc_loop_func *f, size_t i) {
         nest_check(f, body->stmts[j], t, 0) != 1)
         return false;
     pro p = {.t = t, .init = &init};
-    prologue_stmt(f, body->stmts[j], &p);
+    dlc_stmt_walk(body->stmts[j], prologue_stmt, NULL, &(pro_walk){f, &p});
     bool read_later = false;
     for (size_t k = j + 1; k < body->len && !read_later; k++)
         read_later = touches(body->stmts[k], t, NULL, NULL).loads > 0;

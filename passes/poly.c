@@ -582,13 +582,18 @@ static isl_stat same_iteration(isl_map *m, void *user) {
     return sub == isl_bool_true ? isl_stat_ok : isl_stat_error;
 }
 
-int dlc_poly_flow_within(dlc_poly *p, int buf, int depth, dlc_error *err) {
-    const dlc_buffer *b = &p->f->bufs[buf];
+/* The flow of values into the reads of buffer buf under p's schedule. */
+static isl_union_flow *buffer_flow(dlc_poly *p, int buf) {
     isl_union_set *range = buffer_space(p, buf, false);
     isl_union_map *sink = isl_union_map_intersect_range(isl_union_map_copy(p->reads), isl_union_set_copy(range));
     isl_union_map *must = isl_union_map_intersect_range(isl_union_map_copy(p->must_writes), isl_union_set_copy(range));
     isl_union_map *may = isl_union_map_intersect_range(isl_union_map_copy(p->may_writes), range);
-    isl_union_flow *flow = compute_flow(sink, must, may, p->schedule);
+    return compute_flow(sink, must, may, p->schedule);
+}
+
+int dlc_poly_flow_within(dlc_poly *p, int buf, int depth, dlc_error *err) {
+    const dlc_buffer *b = &p->f->bufs[buf];
+    isl_union_flow *flow = buffer_flow(p, buf);
     isl_union_map *none = isl_union_flow_get_may_no_source(flow);
     isl_union_map *deps = isl_union_flow_get_may_dependence(flow);
     isl_union_flow_free(flow);
@@ -612,11 +617,7 @@ int dlc_poly_flow_within(dlc_poly *p, int buf, int depth, dlc_error *err) {
 }
 
 int dlc_poly_reads_see_entry(dlc_poly *p, int buf, dlc_error *err) {
-    isl_union_set *range = buffer_space(p, buf, false);
-    isl_union_map *sink = isl_union_map_intersect_range(isl_union_map_copy(p->reads), isl_union_set_copy(range));
-    isl_union_map *must = isl_union_map_intersect_range(isl_union_map_copy(p->must_writes), isl_union_set_copy(range));
-    isl_union_map *may = isl_union_map_intersect_range(isl_union_map_copy(p->may_writes), range);
-    isl_union_flow *flow = compute_flow(sink, must, may, p->schedule);
+    isl_union_flow *flow = buffer_flow(p, buf);
     isl_union_map *deps = isl_union_flow_get_may_dependence(flow);
     isl_union_flow_free(flow);
     isl_bool ok = deps ? isl_union_map_is_empty(deps) : isl_bool_error;
