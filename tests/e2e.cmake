@@ -140,6 +140,18 @@ foreach(c IN LISTS DLC_E2E_TORCH_CASES)
   add_test(NAME e2e/model/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} ${E2E_DIR}/torch/${c})
   set_tests_properties(e2e/model/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_torch TIMEOUT 1200)
 endforeach()
+# -O0 (no target passes, LLVM unoptimised) must give the reference's results too: the same
+# results at -O0 and -O3, within the tolerances.
+foreach(c IN LISTS DLC_E2E_OP_CASES)
+  add_test(NAME e2e/O0/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_O0 --opt-level 0
+           ${E2E_DIR}/ops/${c})
+  set_tests_properties(e2e/O0/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_ops TIMEOUT 300)
+endforeach()
+foreach(c IN LISTS DLC_E2E_TORCH_CASES)
+  add_test(NAME e2e/O0/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_O0 --opt-level 0
+           ${E2E_DIR}/torch/${c})
+  set_tests_properties(e2e/O0/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_torch TIMEOUT 1200)
+endforeach()
 # The isl round trip (loop IR -> domains, accesses, schedule tree -> isl AST -> loop IR) must
 # compute the same results for every lowered op and network.
 # So must the loops that isl's scheduler makes (isl-schedule: fusion, parallel loops), and

@@ -85,6 +85,8 @@ def cmd_check(a):
     cmd += ["-o", out]
     if a.threads:
         cmd += ["--threads", str(a.threads)]
+    if a.opt_level is not None:
+        cmd += [f"-O{a.opt_level}"]
     if a.pipeline:
         cmd += ["--pipeline", a.pipeline]
     if a.tile_sizes:
@@ -265,6 +267,7 @@ def main(argv):
     c.add_argument("--tile-sizes", help="passed to dlc run (isl-tile)")
     c.add_argument("--register-tile", help="passed to dlc run (isl-tile)")
     c.add_argument("--target", help="passed to dlc run (e.g. asic)")
+    c.add_argument("--opt-level", type=int, choices=range(4), help="passed to dlc run as -O<N>")
     c.add_argument("--check-report", action="store_true",
                    help="target asic: also check --report and --trace outputs")
     c.add_argument("case")
