@@ -445,6 +445,18 @@ void dlc_block_push(dlc_block *b, dlc_stmt *s) {
     b->stmts[b->len++] = s;
 }
 
+void dlc_block_insert(dlc_block *b, size_t at, dlc_stmt *s) {
+    dlc_block_push(b, s);
+    memmove(&b->stmts[at + 1], &b->stmts[at], sizeof *b->stmts * (b->len - 1 - at));
+    b->stmts[at] = s;
+}
+
+void dlc_block_remove(dlc_block *b, size_t at) {
+    dlc_stmt_free(b->stmts[at]);
+    memmove(&b->stmts[at], &b->stmts[at + 1], sizeof *b->stmts * (b->len - at - 1));
+    b->len--;
+}
+
 void dlc_block_free(dlc_block *b) {
     for (size_t i = 0; i < b->len; i++) dlc_stmt_free(b->stmts[i]);
     free(b->stmts);

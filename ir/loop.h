@@ -301,6 +301,10 @@ dlc_stmt *dlc_stmt_clone(const dlc_stmt *s);
 void dlc_stmt_free(dlc_stmt *s);
 /* Appends s to b (takes ownership). */
 void dlc_block_push(dlc_block *b, dlc_stmt *s);
+/* Inserts s before position at (0..len; takes s). */
+void dlc_block_insert(dlc_block *b, size_t at, dlc_stmt *s);
+/* Removes and frees the statement at position at. */
+void dlc_block_remove(dlc_block *b, size_t at);
 void dlc_block_free(dlc_block *b);
 
 /* Checks types, indices, ranks, variable scoping, affine bounds; errors name the statement. */

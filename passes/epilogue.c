@@ -38,42 +38,36 @@
 
 /* ---- matching an element-wise nest ---- */
 
-typedef struct ew_nest {
-    dlc_stmt *store; /* %U[...] = value */
-    int vars[MAX_NEST];
-    int depth;
-} ew_nest;
-
-/* s is a perfect nest of loops from 0 around one plain store to every element of its buffer,
- * each index a distinct loop variable over the whole dimension, or 0 for a dimension of 1. */
-static bool match_ew(const dlc_loop_func *f, dlc_stmt *s, ew_nest *e) {
+/* If s is a perfect nest of loops from 0 around one plain store to every element of its
+ * buffer, each index a distinct loop variable over the whole dimension or 0 for a dimension
+ * of 1: that store; else NULL. */
+static const dlc_stmt *match_ew(const dlc_loop_func *f, const dlc_stmt *s) {
     int64_t trips[MAX_NEST];
-    e->depth = 0;
+    int vars[MAX_NEST], depth = 0;
     while (s->kind == DLC_STMT_FOR) {
-        if (e->depth == MAX_NEST || s->loop.step != 1 || s->loop.body.len != 1 ||
+        if (depth == MAX_NEST || s->loop.step != 1 || s->loop.body.len != 1 ||
             s->loop.lo->kind != DLC_EXPR_CONST || s->loop.lo->c.i != 0 || s->loop.hi->kind != DLC_EXPR_CONST)
-            return false;
-        trips[e->depth] = s->loop.hi->c.i;
-        e->vars[e->depth++] = s->loop.var;
+            return NULL;
+        trips[depth] = s->loop.hi->c.i;
+        vars[depth++] = s->loop.var;
         s = s->loop.body.stmts[0];
     }
-    if (s->kind != DLC_STMT_STORE || s->store.reduce != DLC_REDUCE_NONE) return false;
+    if (s->kind != DLC_STMT_STORE || s->store.reduce != DLC_REDUCE_NONE) return NULL;
     const dlc_buffer *u = &f->bufs[s->store.buf];
-    if (s->store.nidx != u->rank) return false;
+    if (s->store.nidx != u->rank) return NULL;
     bool used[MAX_NEST] = {false};
     for (int d = 0; d < u->rank; d++) {
         const dlc_expr *x = s->store.idx[d];
         if (x->kind == DLC_EXPR_CONST && x->c.i == 0 && u->dims[d] == 1) continue;
-        if (x->kind != DLC_EXPR_VAR) return false;
+        if (x->kind != DLC_EXPR_VAR) return NULL;
         int k = 0;
-        while (k < e->depth && e->vars[k] != x->var) k++;
-        if (k == e->depth || used[k] || trips[k] != u->dims[d]) return false;
+        while (k < depth && vars[k] != x->var) k++;
+        if (k == depth || used[k] || trips[k] != u->dims[d]) return NULL;
         used[k] = true;
     }
-    for (int k = 0; k < e->depth; k++)
-        if (!used[k]) return false;
-    e->store = s;
-    return true;
+    for (int k = 0; k < depth; k++)
+        if (!used[k]) return NULL;
+    return s;
 }
 
 /* Occurrences of the store's indices `from` (not constants) become the matching `to`. */
@@ -95,8 +89,7 @@ static dlc_expr *map_index(dlc_expr *e, void *user) {
 /* An initialisation's value at the element idx of its buffer: the value with each of the
  * store's indices (bias[32 * %cb + %ci] for a store to %T[0, 32 * %cb + %ci, ...]) replaced
  * by the element's index there (gives a new expression). */
-static dlc_expr *init_value_at(const ew_nest *e, dlc_expr *const *idx) {
-    const dlc_stmt *st = e->store;
+static dlc_expr *init_value_at(const dlc_stmt *st, dlc_expr *const *idx) {
     index_map m = {st->store.idx, idx, st->store.nidx};
     return dlc_expr_rewrite(dlc_expr_clone(st->store.value), map_index, &m);
 }
@@ -109,21 +102,18 @@ static void mark_vars(dlc_expr *e, void *user) {
  * function of the element it stores: its loop variables appear only in subexpressions equal
  * to one of the store's indices. The value of each element is then the same however often and in
  * whatever order the nest stores it. Whether it stores every element is isl's to say. */
-static bool match_init(const dlc_loop_func *f, dlc_stmt *s, ew_nest *e) {
-    e->depth = 0;
-    while (s->kind == DLC_STMT_FOR) {
-        if (e->depth == MAX_NEST || s->loop.body.len != 1) return false;
-        e->vars[e->depth++] = s->loop.var;
+static const dlc_stmt *match_init(const dlc_loop_func *f, const dlc_stmt *s) {
+    for (int depth = 0; s->kind == DLC_STMT_FOR; depth++) {
+        if (depth == MAX_NEST || s->loop.body.len != 1) return NULL;
         s = s->loop.body.stmts[0];
     }
     if (s->kind != DLC_STMT_STORE || s->store.reduce != DLC_REDUCE_NONE ||
         s->store.nidx != f->bufs[s->store.buf].rank || s->store.nidx > DLC_MAX_RANK)
-        return false;
-    e->store = s;
+        return NULL;
     /* the value at a placeholder element must mention no variable */
     dlc_expr *zero[DLC_MAX_RANK];
     for (int d = 0; d < s->store.nidx; d++) zero[d] = dlc_expr_index(0);
-    dlc_expr *v = init_value_at(e, zero);
+    dlc_expr *v = init_value_at(s, zero);
     bool *vars = dlc_xcalloc((size_t)f->nvars + 1, 1);
     dlc_expr_walk(v, mark_vars, vars);
     bool ok = true;
@@ -131,7 +121,7 @@ static bool match_init(const dlc_loop_func *f, dlc_stmt *s, ew_nest *e) {
     free(vars);
     dlc_expr_free(v);
     for (int d = 0; d < s->store.nidx; d++) dlc_expr_free(zero[d]);
-    return ok;
+    return ok ? s : NULL;
 }
 
 /* ---- what expressions and statements touch ---- */
@@ -179,17 +169,12 @@ static int uses(const dlc_stmt *s, int buf) {
     return t.loads + t.stores;
 }
 
-/* isl on nest s alone: what = 0: its reads of buf see only what was there before it;
- * what = 1: its stores write every element of buf. -1 if isl fails. */
-static int nest_check(dlc_loop_func *f, dlc_stmt *s, int buf, int what) {
-    dlc_block whole = f->body;
-    dlc_stmt *only[1] = {s};
-    f->body = (dlc_block){.stmts = only, .len = 1, .cap = 1};
+/* isl on nest s alone: q(p, buf) (1, 0, or -1 if isl fails). */
+static int nest_check(const dlc_loop_func *f, dlc_stmt *s, int buf, int (*q)(dlc_poly *, int, dlc_error *)) {
     dlc_error e = {0};
-    dlc_poly *p = dlc_poly_extract(f, &e);
-    int r = !p ? -1 : what == 0 ? dlc_poly_reads_see_entry(p, buf, &e) : dlc_poly_writes_cover(p, buf, &e);
+    dlc_poly *p = dlc_poly_extract_stmt(f, s, &e);
+    int r = p ? q(p, buf, &e) : -1;
     dlc_poly_free(p);
-    f->body = whole;
     return r;
 }
 
@@ -208,10 +193,9 @@ static dlc_expr *replace_load(dlc_expr *e, void *user) {
     return dlc_expr_clone(r->with);
 }
 
-/* The element-wise nest's value at the element idx of its buffer: its loop variables
+/* The element-wise store's value at the element idx of its buffer: its loop variables
  * replaced by the indices that go with them (takes nothing, gives a new expression). */
-static dlc_expr *value_at(const ew_nest *e, dlc_expr *const *idx) {
-    const dlc_stmt *st = e->store;
+static dlc_expr *value_at(const dlc_stmt *st, dlc_expr *const *idx) {
     int vars[MAX_NEST];
     dlc_expr *to[MAX_NEST];
     int n = 0;
@@ -224,16 +208,10 @@ static dlc_expr *value_at(const ew_nest *e, dlc_expr *const *idx) {
 }
 
 typedef struct epi {
-    int t;            /* the producer's buffer */
-    const ew_nest *b; /* the consumer */
-    bool keep;        /* keep the stores to t */
+    int t;                /* the producer's buffer */
+    const dlc_stmt *b;    /* the consumer's store */
+    bool keep;            /* keep the stores to t */
 } epi;
-
-static void block_insert(dlc_block *b, size_t at, dlc_stmt *s) {
-    dlc_block_push(b, s);
-    memmove(&b->stmts[at + 1], &b->stmts[at], sizeof *b->stmts * (b->len - 1 - at));
-    b->stmts[at] = s;
-}
 
 /* Each store to e->t in blk becomes (or is followed by) the consumer's store. */
 static void epilogue_block(dlc_block *blk, const epi *e) {
@@ -251,14 +229,14 @@ static void epilogue_block(dlc_block *blk, const epi *e) {
         if (s->store.buf != e->t) continue;
         load_repl r = {e->t, s->store.value};
         dlc_expr *v = dlc_expr_rewrite(value_at(e->b, s->store.idx), replace_load, &r);
-        const dlc_stmt *bs = e->b->store;
+        const dlc_stmt *bs = e->b;
         dlc_expr **idx = dlc_xmalloc(sizeof *idx * (size_t)s->store.nidx);
         for (int d = 0; d < s->store.nidx; d++) idx[d] = dlc_expr_clone(s->store.idx[d]);
         dlc_stmt *u = dlc_stmt_store(bs->store.buf, idx, s->store.nidx, v, DLC_REDUCE_NONE);
         free(idx);
         if (s->origin) dlc_stmt_set_origin(u, s->origin);
         if (e->keep) {
-            block_insert(blk, i + 1, u);
+            dlc_block_insert(blk, i + 1, u);
             i++;
         } else {
             blk->stmts[i] = u;
@@ -270,7 +248,7 @@ static void epilogue_block(dlc_block *blk, const epi *e) {
 /* Loads of t become the initialisation's value at their indices. */
 typedef struct pro {
     int t;
-    const ew_nest *init;
+    const dlc_stmt *init; /* the initialisation's store */
 } pro;
 
 static dlc_expr *prologue_load(dlc_expr *x, void *user) {
@@ -333,18 +311,11 @@ static void drop_stores(dlc_block *blk, int t) {
     blk->len = k;
 }
 
-static void body_remove(dlc_block *b, size_t at) {
-    dlc_stmt_free(b->stmts[at]);
-    memmove(&b->stmts[at], &b->stmts[at + 1], sizeof *b->stmts * (b->len - at - 1));
-    b->len--;
-}
-
 /* ---- the two fusions ---- */
 
 /* The first temporary after `after` of b's shape that b's value reads, and only at the
  * element b writes; -1 if none. */
-static int ew_source(const dlc_loop_func *f, const ew_nest *b, int after) {
-    const dlc_stmt *st = b->store;
+static int ew_source(const dlc_loop_func *f, const dlc_stmt *st, int after) {
     const dlc_buffer *u = &f->bufs[st->store.buf];
     int found = -1;
     for (int t = after + 1; t < f->nbufs && found < 0; t++) {
@@ -360,10 +331,9 @@ static int ew_source(const dlc_loop_func *f, const ew_nest *b, int after) {
 }
 
 /* Fuses body statement i (element-wise, b) into the nest that produces t, which it reads. */
-static bool fuse_epilogue(dlc_loop_func *f, size_t i, const ew_nest *bp, int t) {
+static bool fuse_epilogue(dlc_loop_func *f, size_t i, const dlc_stmt *b, int t) {
     dlc_block *body = &f->body;
-    ew_nest b = *bp;
-    int u = b.store->store.buf;
+    int u = b->store.buf;
     size_t j = i;
     while (j > 0 && uses(body->stmts[j - 1], t) == 0) j--;
     if (j == 0) return false;
@@ -372,7 +342,7 @@ static bool fuse_epilogue(dlc_loop_func *f, size_t i, const ew_nest *bp, int t) 
         if (uses(body->stmts[k], t)) return false;
     /* what g reads (t aside) must be the same in A and in B */
     bool *reads = dlc_xcalloc((size_t)f->nbufs, 1), *writes = dlc_xcalloc((size_t)f->nbufs, 1);
-    dlc_expr_walk(b.store->store.value, touch_expr, &(touch){.buf = -1, .read_bufs = reads});
+    dlc_expr_walk(b->store.value, touch_expr, &(touch){.buf = -1, .read_bufs = reads});
     bool ok = !reads[u];
     for (size_t k = j + 1; k < i && ok; k++) {
         memset(writes, 0, (size_t)f->nbufs);
@@ -391,35 +361,35 @@ static bool fuse_epilogue(dlc_loop_func *f, size_t i, const ew_nest *bp, int t) 
     }
     free(reads);
     free(writes);
-    if (!ok || body->stmts[j]->kind != DLC_STMT_FOR || nest_check(f, body->stmts[j], t, 1) != 1)
+    if (!ok || body->stmts[j]->kind != DLC_STMT_FOR || nest_check(f, body->stmts[j], t, dlc_poly_writes_cover) != 1)
         return false;
-    int see = a.loads ? nest_check(f, body->stmts[j], t, 0) : 1;
+    int see = a.loads ? nest_check(f, body->stmts[j], t, dlc_poly_reads_see_entry) : 1;
     if (see < 0) return false;
-    epi e = {.t = t, .b = &b, .keep = see == 0};
+    epi e = {.t = t, .b = b, .keep = see == 0};
     epilogue_block(&body->stmts[j]->loop.body, &e);
-    body_remove(body, i);
+    dlc_block_remove(body, i);
     return true;
 }
 
 /* Fuses body statement i into the producer of one of the temporaries it reads (a residual
  * Add reads two: the convolution's, and the block input that other nests read too). */
 static bool try_epilogue(dlc_loop_func *f, size_t i) {
-    ew_nest b;
-    if (!match_ew(f, f->body.stmts[i], &b)) return false;
-    for (int t = ew_source(f, &b, -1); t >= 0; t = ew_source(f, &b, t))
-        if (fuse_epilogue(f, i, &b, t)) return true;
+    const dlc_stmt *b = match_ew(f, f->body.stmts[i]);
+    if (!b) return false;
+    for (int t = ew_source(f, b, -1); t >= 0; t = ew_source(f, b, t))
+        if (fuse_epilogue(f, i, b, t)) return true;
     return false;
 }
 
 /* Folds body statement i (an initialisation of a temporary) into the next nest that uses it. */
 static bool try_prologue(dlc_loop_func *f, size_t i) {
     dlc_block *body = &f->body;
-    ew_nest init;
-    if (!match_init(f, body->stmts[i], &init)) return false;
-    int t = init.store->store.buf;
-    if (f->bufs[t].kind != DLC_BUF_TEMP || nest_check(f, body->stmts[i], t, 1) != 1) return false;
+    const dlc_stmt *init = match_init(f, body->stmts[i]);
+    if (!init) return false;
+    int t = init->store.buf;
+    if (f->bufs[t].kind != DLC_BUF_TEMP || nest_check(f, body->stmts[i], t, dlc_poly_writes_cover) != 1) return false;
     bool *reads = dlc_xcalloc((size_t)f->nbufs, 1), *writes = dlc_xcalloc((size_t)f->nbufs, 1);
-    dlc_expr_walk(init.store->store.value, touch_expr, &(touch){.buf = -1, .read_bufs = reads});
+    dlc_expr_walk(init->store.value, touch_expr, &(touch){.buf = -1, .read_bufs = reads});
     bool ok = !reads[t];
     size_t j = i + 1;
     while (ok && j < body->len && uses(body->stmts[j], t) == 0) {
@@ -438,9 +408,9 @@ static bool try_prologue(dlc_loop_func *f, size_t i) {
     copy_count cc = {f, t, 0};
     if (ok) dlc_stmt_walk(body->stmts[j], count_copy_in, NULL, &cc);
     if (!ok || cc.n == 0 || touches(body->stmts[j], t, NULL, NULL).loads != cc.n ||
-        nest_check(f, body->stmts[j], t, 0) != 1)
+        nest_check(f, body->stmts[j], t, dlc_poly_reads_see_entry) != 1)
         return false;
-    pro p = {.t = t, .init = &init};
+    pro p = {.t = t, .init = init};
     dlc_stmt_walk(body->stmts[j], prologue_stmt, NULL, &(pro_walk){f, &p});
     bool read_later = false;
     for (size_t k = j + 1; k < body->len && !read_later; k++)
@@ -448,7 +418,7 @@ static bool try_prologue(dlc_loop_func *f, size_t i) {
     if (read_later) return true;
     /* nothing reads t any more: its initialisation and the nest's stores to it are dead */
     if (body->stmts[j]->kind == DLC_STMT_FOR) drop_stores(&body->stmts[j]->loop.body, t);
-    body_remove(body, i);
+    dlc_block_remove(body, i);
     return true;
 }
 

@@ -163,16 +163,12 @@ static bool overwrites_all(const dlc_loop_func *f, const dlc_stmt *s, int b) {
 /* What overwrites_all cannot see, isl can: nest s writes every element of b (a tiled
  * initialisation, point loops bounded by their tile loop) and reads none before writing it
  * (an accumulation after its own initialisation). An isl failure keeps the fill. */
-static bool writes_cover(dlc_loop_func *f, dlc_stmt *s, int b) {
-    dlc_block whole = f->body;
-    dlc_stmt *only[1] = {s};
-    f->body = (dlc_block){.stmts = only, .len = 1, .cap = 1};
+static bool writes_cover(const dlc_loop_func *f, dlc_stmt *s, int b) {
     dlc_error e = {0};
-    dlc_poly *p = dlc_poly_extract(f, &e);
+    dlc_poly *p = dlc_poly_extract_stmt(f, s, &e);
     int r = p ? dlc_poly_writes_cover(p, b, &e) : -1;
     if (r == 1) r = dlc_poly_flow_within(p, b, 0, &e);
     dlc_poly_free(p);
-    f->body = whole;
     return r == 1;
 }
 

@@ -469,7 +469,8 @@ void dlc_poly_free(dlc_poly *p) {
     free(p);
 }
 
-dlc_poly *dlc_poly_extract(const dlc_loop_func *f, dlc_error *err) {
+/* The polyhedral form of the statements of body, a block of f. */
+static dlc_poly *extract(const dlc_loop_func *f, const dlc_block *body, dlc_error *err) {
     dlc_poly *p = dlc_xcalloc(1, sizeof *p);
     p->ctx = isl_ctx_alloc();
     p->f = f;
@@ -483,7 +484,7 @@ dlc_poly *dlc_poly_extract(const dlc_loop_func *f, dlc_error *err) {
     dlc_error local = {0};
     walk w = {.p = p, .err = err ? err : &local};
     isl_set *top = isl_set_universe(isl_space_set_alloc(p->ctx, 0, 0));
-    p->schedule = extract_block(&w, &f->body, top);
+    p->schedule = extract_block(&w, body, top);
     dlc_vec_free(&w.vars);
     if (w.err->set) {
         dlc_poly_free(p);
@@ -491,6 +492,13 @@ dlc_poly *dlc_poly_extract(const dlc_loop_func *f, dlc_error *err) {
     }
     if (!p->schedule) p->schedule = isl_schedule_from_domain(isl_union_set_copy(p->domain));
     return p;
+}
+
+dlc_poly *dlc_poly_extract(const dlc_loop_func *f, dlc_error *err) { return extract(f, &f->body, err); }
+
+dlc_poly *dlc_poly_extract_stmt(const dlc_loop_func *f, dlc_stmt *s, dlc_error *err) {
+    dlc_block one = {.stmts = &s, .len = 1, .cap = 1};
+    return extract(f, &one, err);
 }
 
 /* ---------------------------------------------------------------- dependences */
@@ -1511,6 +1519,33 @@ static isl_stat pair_stmt(isl_set *dom, void *user) {
  * band becomes (others) (i/ri, j/rj) (r...) (i%ri, j%rj), the last two unrolled: ri x rj
  * accumulators that stay in registers across the reduction (LLVM promotes them; the SLP
  * vectoriser packs each row). Returns node unchanged (and *done false) if no pair fits. */
+/* Sorts the band members red[0..n) by the iterator of the (one) statement each walks: the
+ * reduction loops in the lowered nest's order (c, kh, kw for a convolution, which is also
+ * the packed weights' layout), so the weight panel streams through memory in order, as the
+ * prefetchers follow (with the unit-stride member innermost, the 3x3 layers jumped 1152
+ * bytes a step). Members that are not one iterator stay where they are. */
+static void iterator_order(isl_multi_union_pw_aff *mupa, isl_union_set *dom, int *red, int n) {
+    isl_set *d1 = isl_set_from_union_set(isl_union_set_copy(dom));
+    isl_space *sp = isl_set_get_space(d1);
+    isl_set_free(d1);
+    int it[MAX_BAND_MEMBERS];
+    for (int r = 0; r < n; r++) {
+        isl_union_pw_aff *u = isl_multi_union_pw_aff_get_at(mupa, red[r]);
+        it[r] = member_iterator(u, isl_space_copy(sp));
+        isl_union_pw_aff_free(u);
+    }
+    isl_space_free(sp);
+    for (int a = 1; a < n; a++)
+        for (int b = a; b > 0 && it[b] >= 0 && it[b - 1] >= 0 && it[b] < it[b - 1]; b--) {
+            int x = it[b];
+            it[b] = it[b - 1];
+            it[b - 1] = x;
+            x = red[b];
+            red[b] = red[b - 1];
+            red[b - 1] = x;
+        }
+}
+
 static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t, bool *done) {
     *done = false;
     isl_size n = isl_schedule_node_band_n_member(node);
@@ -1525,31 +1560,7 @@ static isl_schedule_node *register_tile(isl_schedule_node *node, tile_ctx *t, bo
     }
     isl_multi_union_pw_aff *mupa = isl_schedule_node_band_get_partial_schedule(node);
     isl_union_set *dom = isl_schedule_node_get_domain(node);
-    if (nred > 1 && isl_union_set_n_set(dom) == 1) {
-        /* the reduction loops in the order of the statement's iterators (the lowered
-         * nest's, c, kh, kw for a convolution, which is also the packed weights' layout):
-         * the weight panel then streams through memory in order, which the prefetchers
-         * follow (reordered for unit stride, the 3x3 layers jumped 1152 bytes a step) */
-        isl_set *d1 = isl_set_from_union_set(isl_union_set_copy(dom));
-        isl_space *sp = isl_set_get_space(d1);
-        isl_set_free(d1);
-        int it[MAX_BAND_MEMBERS];
-        for (int r = 0; r < nred; r++) {
-            isl_union_pw_aff *u = isl_multi_union_pw_aff_get_at(mupa, red[r]);
-            it[r] = member_iterator(u, isl_space_copy(sp));
-            isl_union_pw_aff_free(u);
-        }
-        isl_space_free(sp);
-        for (int a = 1; a < nred; a++)
-            for (int b = a; b > 0 && it[b] >= 0 && it[b - 1] >= 0 && it[b] < it[b - 1]; b--) {
-                int x = it[b];
-                it[b] = it[b - 1];
-                it[b - 1] = x;
-                x = red[b];
-                red[b] = red[b - 1];
-                red[b - 1] = x;
-            }
-    }
+    if (nred > 1 && isl_union_set_n_set(dom) == 1) iterator_order(mupa, dom, red, nred);
     int best = -1, jbest = -1, best_score = -1;
     for (int a = 0; nred > 0 && a < ncand; a++) {
         for (int b = 0; b < ncand; b++) {

@@ -16,6 +16,9 @@ typedef struct dlc_poly dlc_poly;
 /* NULL with err set if isl rejects something (which would be a bug: every loop IR the
  * verifier accepts has a polyhedral form, with opaque statements where it is not affine). */
 dlc_poly *dlc_poly_extract(const dlc_loop_func *f, dlc_error *err);
+/* The polyhedral form of one statement of f (a top-level nest) alone, for the queries below;
+ * not for dlc_poly_rebuild. */
+dlc_poly *dlc_poly_extract_stmt(const dlc_loop_func *f, dlc_stmt *s, dlc_error *err);
 void dlc_poly_free(dlc_poly *p);
 /* Flow, anti and output dependences under the current schedule (computed once). */
 int dlc_poly_compute_dependences(dlc_poly *p, dlc_error *err);

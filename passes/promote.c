@@ -118,12 +118,6 @@ typedef struct promoter {
 
 static bool is_zero(const dlc_expr *e) { return e->kind == DLC_EXPR_CONST && e->c.i == 0; }
 
-static void block_insert(dlc_block *b, size_t at, dlc_stmt *s) {
-    dlc_block_push(b, s);
-    memmove(&b->stmts[at + 1], &b->stmts[at], sizeof *b->stmts * (b->len - 1 - at));
-    b->stmts[at] = s;
-}
-
 static int new_local(dlc_loop_func *f, const dlc_buffer *of, const block *b) {
     int64_t dims[MAX_BLOCK_DEPTH];
     for (int k = 0; k < b->depth; k++) dims[k] = b->trips[k];
@@ -221,8 +215,8 @@ static bool promote_block(promoter *p, const block *b, const char *origin) {
     frame *h = &p->stack.data[best];
     size_t at = 0;
     while (h->parent->stmts[at] != h->s) at++;
-    block_insert(h->parent, at + 1, out);
-    block_insert(h->parent, at, in);
+    dlc_block_insert(h->parent, at + 1, out);
+    dlc_block_insert(h->parent, at, in);
     p->promoted++;
     return true;
 }

@@ -278,14 +278,12 @@ static void print_observer(const char *pass, bool after, const dlc_graph *g,
     if (o->time_passes && after) fprintf(stderr, "# time: %-24s %9.1f ms\n", pass, now_ms() - st->start);
     bool want = after ? (o->print_after_all || list_has(o->print_after.data, o->print_after.len, pass))
                       : (o->print_before_all || list_has(o->print_before.data, o->print_before.len, pass));
-    if (!want) {
-        if (!after) st->start = now_ms();
-        return;
+    if (want) {
+        dlc_print_options po = {.elide_above = o->elide_above};
+        char *text = g ? dlc_graph_print(g, &po) : dlc_loop_print(f, &po);
+        fprintf(stderr, "# ----- IR %s %s -----\n%s\n", after ? "after" : "before", pass, text);
+        free(text);
     }
-    dlc_print_options po = {.elide_above = o->elide_above};
-    char *text = g ? dlc_graph_print(g, &po) : dlc_loop_print(f, &po);
-    fprintf(stderr, "# ----- IR %s %s -----\n%s\n", after ? "after" : "before", pass, text);
-    free(text);
     if (!after) st->start = now_ms();
 }
 

@@ -860,8 +860,7 @@ static LLVMValueRef new_kernel(cg *c, const char *name, LLVMTypeRef ret, int npt
 }
 
 /* dlc_stmt_walk callback: the first loc() in a tree (statements inherit their parent's) */
-static void first_origin(dlc_stmt *s, void *user)
-{
+static void first_origin(dlc_stmt *s, void *user) {
     const char **node = user;
     if (!*node && s->origin) *node = s->origin;
 }
@@ -1197,28 +1196,22 @@ static void emit_vector_loop(cg *c, const dlc_stmt *s, LLVMValueRef lo, int lane
 
 static bool is_zero_expr(const dlc_expr *e) { return e->kind == DLC_EXPR_CONST && e->c.i == 0; }
 
+/* Whether every load of a local in an expression is the same local, at [%p, %q] exactly
+ * (a dlc_expr_walk callback). */
 typedef struct local_ref {
+    const dlc_loop_func *f;
     int buf, pvar, qvar;
-    bool seen;
+    bool seen, ok;
 } local_ref;
 
-/* every load of a local in e is the same local, at [%p, %q] exactly */
-static bool local_loads_ok(const dlc_loop_func *f, const dlc_expr *e, local_ref *r) {
-    switch (e->kind) {
-    case DLC_EXPR_LOAD:
-        if (f->bufs[e->load.buf].kind != DLC_BUF_LOCAL) return true;
-        if (r->seen && e->load.buf != r->buf) return false;
-        r->seen = true;
-        r->buf = e->load.buf;
-        return e->load.nidx == 2 && e->load.idx[0]->kind == DLC_EXPR_VAR && e->load.idx[0]->var == r->pvar &&
-               e->load.idx[1]->kind == DLC_EXPR_VAR && e->load.idx[1]->var == r->qvar;
-    case DLC_EXPR_UNARY: return local_loads_ok(f, e->un.a, r);
-    case DLC_EXPR_BINARY: return local_loads_ok(f, e->bin.a, r) && local_loads_ok(f, e->bin.b, r);
-    case DLC_EXPR_SELECT:
-        return local_loads_ok(f, e->sel.cond, r) && local_loads_ok(f, e->sel.a, r) && local_loads_ok(f, e->sel.b, r);
-    case DLC_EXPR_CAST: return local_loads_ok(f, e->cast.a, r);
-    default: return true;
-    }
+static void check_local_load(dlc_expr *e, void *user) {
+    local_ref *r = user;
+    if (e->kind != DLC_EXPR_LOAD || r->f->bufs[e->load.buf].kind != DLC_BUF_LOCAL) return;
+    r->ok &= (!r->seen || e->load.buf == r->buf) && e->load.nidx == 2 &&
+             e->load.idx[0]->kind == DLC_EXPR_VAR && e->load.idx[0]->var == r->pvar &&
+             e->load.idx[1]->kind == DLC_EXPR_VAR && e->load.idx[1]->var == r->qvar;
+    r->seen = true;
+    r->buf = e->load.buf;
 }
 
 /* The local whose block s stores transposed, or -1. */
@@ -1237,8 +1230,9 @@ static int transposed_store(const dlc_loop_func *f, const dlc_stmt *s) {
         !access_coef(f, st->store.buf, st->store.idx, st->store.nidx, s->loop.var, &kp) || kp != 1 ||
         !vec_expr_ok(f, st->store.value, s->loop.var))
         return -1;
-    local_ref r = {.pvar = s->loop.var, .qvar = in->loop.var};
-    if (!local_loads_ok(f, st->store.value, &r) || !r.seen) return -1;
+    local_ref r = {.f = f, .pvar = s->loop.var, .qvar = in->loop.var, .ok = true};
+    dlc_expr_walk(st->store.value, check_local_load, &r); /* (vec_expr_ok checked the buffers) */
+    if (!r.ok || !r.seen) return -1;
     const dlc_buffer *L = &f->bufs[r.buf];
     if (L->dtype != DLC_F32 || L->rank != 2 || L->dims[0] != P || L->dims[1] != Q) return -1;
     return r.buf;
