@@ -203,10 +203,14 @@ int dlc_pack_matmul_weights(dlc_graph *g, const dlc_pass_options *opts, dlc_erro
         bool trans = gemm && dlc_node_attr_int(n, "transB", 0) != 0;
         int64_t K = bt->dims[trans ? 1 : 0], N = bt->dims[trans ? 0 : 1];
         int64_t blk = weight_block(N, opts);
+        /* No vector-wide block divides N (a 1000-class classifier): half an AVX-512 vector
+         * (8 floats, still a whole AVX2 one) gives panels the threads can share (one panel,
+         * [1, K, N], runs serially). */
+        if (blk <= 0 && lanes_of(opts) >= 16 && N % 8 == 0) blk = 8;
         if (K == 0 || N == 0 || (blk <= 0 && !trans)) continue;
-        /* No block divides N (a 1000-class classifier): a transposed B is still turned
-         * around, as one panel [1, K, N], so the columns run contiguously (gathered along a
-         * K-float stride, MobileNetV2's classifier took a sixth of its time). */
+        /* Still none: a transposed B is turned around, as one panel [1, K, N], so the columns
+         * run contiguously (gathered along a K-float stride, MobileNetV2's classifier took a
+         * sixth of its time). */
         if (blk <= 0) blk = N;
         dlc_tensor *packed = pack_columns(bt, trans, blk, err);
         if (!packed) return -1;

@@ -231,6 +231,15 @@ int dlc_lw_nest_for(dlc_lw_ctx *c, dlc_lw_nest *ns, int64_t extent, unsigned att
     return v;
 }
 
+int dlc_lw_nest_for_range(dlc_lw_ctx *c, dlc_lw_nest *ns, dlc_expr *lo, dlc_expr *hi, unsigned attrs,
+                          const char *hint) {
+    int v = dlc_lw_var(c, hint);
+    dlc_stmt *s = dlc_stmt_for(v, lo, hi, 1);
+    s->loop.attrs = attrs;
+    nest_open(ns, s, &s->loop.body);
+    return v;
+}
+
 void dlc_lw_nest_loops(dlc_lw_ctx *c, dlc_lw_nest *ns, int rank, const int64_t *dims,
                        unsigned attrs, int *vars) {
     static const char *const names[] = {"i", "j", "k", "l", "m", "n", "o", "p"};

@@ -85,6 +85,9 @@ int dlc_lw_var(dlc_lw_ctx *c, const char *hint);
 /* Opens `for v = 0 to extent` inside the nest; returns v, or -1 (no loop) for extent 1. */
 int dlc_lw_nest_for(dlc_lw_ctx *c, dlc_lw_nest *ns, int64_t extent, unsigned attrs,
                     const char *hint);
+/* Opens `for v = lo to hi` (takes lo and hi; affine in the enclosing loops' variables). */
+int dlc_lw_nest_for_range(dlc_lw_ctx *c, dlc_lw_nest *ns, dlc_expr *lo, dlc_expr *hi, unsigned attrs,
+                          const char *hint);
 /* Opens one loop per dim; vars[d] receives the variable (-1 for extent 1). */
 void dlc_lw_nest_loops(dlc_lw_ctx *c, dlc_lw_nest *ns, int rank, const int64_t *dims,
                        unsigned attrs, int *vars);

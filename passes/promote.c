@@ -34,7 +34,11 @@
 
 #define MAX_BLOCK_DEPTH 4
 #define MAX_BLOCK_ELEMS 256 /* beyond this the block is not a register block */
-#define MAX_PARTIAL_ROWS 16
+/* A partial block's loops run at most this many iterations: a full block's columns (two
+ * AVX-512 vectors), so the 24 columns left at the edge of a 56-pixel row are a block too.
+ * Unpromoted, that edge kept its `+=` stores in memory, and fuse-epilogues could not move the
+ * bias and Clip into the nest. */
+#define MAX_PARTIAL_TRIP 32
 
 typedef struct block {
     dlc_stmt *loops[MAX_BLOCK_DEPTH];
@@ -54,7 +58,7 @@ static bool match_block(const dlc_loop_func *f, dlc_stmt *s, block *b) {
          * parallel loops with a short constant trip count instead (rows, columns or both) */
         bool unrolled = s->loop.unroll > 0 && trip == s->loop.unroll;
         bool partial = s->loop.unroll == 0 && (s->loop.attrs & DLC_LOOP_PARALLEL) && trip >= 1 &&
-                       trip <= MAX_PARTIAL_ROWS;
+                       trip <= MAX_PARTIAL_TRIP;
         if (b->depth == MAX_BLOCK_DEPTH || !(unrolled || partial) || s->loop.step != 1 ||
             s->loop.body.len != 1)
             return false;

@@ -125,11 +125,13 @@ static const char *entry_name(const dlc_loop_func *f, const dlc_compile_options 
     return opts && opts->entry_name && *opts->entry_name ? opts->entry_name : f->name;
 }
 
+static dlc_backend cpu_backend; /* (defined below) its params: the host's vector width */
+
 /* Generates and (unless unopt) optimises f into a new module in ctx. */
 static LLVMModuleRef build_module(const dlc_loop_func *f, const dlc_compile_options *opts,
                                   LLVMContextRef ctx, LLVMTargetMachineRef tm, bool unopt,
                                   dlc_error *err) {
-    LLVMModuleRef mod = dlc_cpu_codegen(f, entry_name(f, opts), ctx, err);
+    LLVMModuleRef mod = dlc_cpu_codegen(f, entry_name(f, opts), cpu_backend.params.vector_bytes, ctx, err);
     if (!mod) return NULL;
     set_target(mod, tm);
     if (!unopt && optimize(mod, tm, opts ? opts->opt_level : 3, err) != 0) {

@@ -11,9 +11,10 @@
  *   int32_t <entry>(void **args)   (args: input then output buffers; returns 0, 1 when a
  *                                   temporary cannot be allocated)
  * Returns a new module owned by the caller, or NULL with err set (unsupported op/type,
- * malformed IR, constant without data). The module is verified. */
-LLVMModuleRef dlc_cpu_codegen(const dlc_loop_func *f, const char *entry, LLVMContextRef ctx,
-                              dlc_error *err);
+ * malformed IR, constant without data). The module is verified. vector_bytes is the target's
+ * widest SIMD register (for loop hints). */
+LLVMModuleRef dlc_cpu_codegen(const dlc_loop_func *f, const char *entry, int vector_bytes,
+                              LLVMContextRef ctx, dlc_error *err);
 
 /* External functions generated code may call (libm, libc, the thread pool), with their
  * addresses in this process; the JIT defines them so it does not depend on what the

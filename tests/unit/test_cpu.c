@@ -1009,6 +1009,117 @@ Test(cpu, loop_hints_become_metadata) {
     dlc_loop_func_free(f);
 }
 
+/* A parallel loop of a few iterations shares the threads with the constant-bounded parallel
+ * loop inside it (collapse(2)): one pool call over the flattened 3 x 70000 iterations, every
+ * (r, c) once. */
+Test(cpu, few_iterations_collapse_with_inner_loop) {
+    enum { R = 3, C0 = 1, C1 = 70001 };
+    dlc_loop_func *f = dlc_loop_func_new("col");
+    int z = dlc_loop_add_buffer(f, "z", DLC_BUF_OUTPUT, DLC_I64, 2, (int64_t[]){R, C1});
+    int r = dlc_loop_add_var(f, "r"), c = dlc_loop_add_var(f, "c");
+    dlc_stmt *inner = loop(c, C0, C1, stv(z, dlc_expr_add(dlc_expr_mul_i(V(r), 1000000), V(c)),
+                                          DLC_REDUCE_ADD, 2, V(r), V(c)));
+    inner->loop.attrs |= DLC_LOOP_PARALLEL;
+    dlc_stmt *outer = loop(r, 0, R, inner);
+    outer->loop.attrs |= DLC_LOOP_PARALLEL;
+    dlc_block_push(&f->body, outer);
+    dlc_compile_options opts = {.opt_level = 3, .threads = 2, .entry_name = "col"};
+    dlc_error err = {0};
+    char *ll = out_path("col.ll");
+    const dlc_backend *be = dlc_cpu_backend();
+    cr_assert_eq(be->emit(be, f, "llvm-unopt", &opts, ll, &err), 0, "%s", err.msg);
+    cr_assert(file_contains(ll, "call void @dlc_parallel_for(i64 210000, ptr @col.par0"));
+    free(ll);
+    dlc_tensor *out[1] = {tensor(DLC_I64, 2, (int64_t[]){R, C1})};
+    cr_assert_eq(jit_run_opts(f, NULL, out, &opts, &err), 0, "%s", err.msg);
+    const int64_t *Z = out[0]->data;
+    for (int rr = 0; rr < R; rr++)
+        for (int cc = 0; cc < C1; cc++) {
+            int64_t want = cc >= C0 ? rr * 1000000LL + cc : 0; /* += : twice would double it */
+            cr_assert_eq(Z[rr * C1 + cc], want, "z[%d,%d] = %lld", rr, cc, (long long)Z[rr * C1 + cc]);
+        }
+    dlc_threadpool_set_threads(0);
+    free_all(out, 1);
+    dlc_loop_func_free(f);
+}
+
+/* An unrolled vector loop of 24 lanes (a register block's edge) is emitted as vectors of 16
+ * and 8 lanes, not as one <24 x float> that LLVM splits lane by lane. */
+Test(cpu, odd_width_vector_loop_splits_in_powers_of_two) {
+    enum { R = 2, W = 24 };
+    dlc_loop_func *f = dlc_loop_func_new("odd");
+    int x = dlc_loop_add_buffer(f, "x", DLC_BUF_INPUT, DLC_F32, 2, (int64_t[]){R, W});
+    int y = dlc_loop_add_buffer(f, "y", DLC_BUF_OUTPUT, DLC_F32, 2, (int64_t[]){R, W});
+    int r = dlc_loop_add_var(f, "r"), c = dlc_loop_add_var(f, "c");
+    dlc_expr *v = dlc_expr_binary(DLC_BIN_MAX, dlc_expr_binary(DLC_BIN_MUL, ldv(f, x, 2, V(r), V(c)),
+                                                                 dlc_expr_const_f(DLC_F32, 3)),
+                                  dlc_expr_const_f(DLC_F32, 0));
+    dlc_stmt *in = loop(c, 0, W, stv(y, v, DLC_REDUCE_NONE, 2, V(r), V(c)));
+    in->loop.attrs |= DLC_LOOP_PARALLEL;
+    in->loop.unroll = W;
+    dlc_stmt *out_l = loop(r, 0, R, in);
+    out_l->loop.unroll = R;
+    dlc_block_push(&f->body, out_l);
+    char *ll = out_path("odd.ll");
+    dlc_compile_options opts = {.opt_level = 0, .entry_name = "odd"};
+    dlc_error err = {0};
+    const dlc_backend *be = dlc_cpu_backend();
+    cr_assert_eq(be->emit(be, f, "llvm-unopt", &opts, ll, &err), 0, "%s", err.msg);
+    cr_assert(file_contains(ll, "<16 x float>"));
+    cr_assert(file_contains(ll, "<8 x float>"));
+    cr_assert_not(file_contains(ll, "<24 x float>"));
+    free(ll);
+    dlc_tensor *inp[1] = {tensor(DLC_F32, 2, (int64_t[]){R, W})}, *out[1] = {tensor(DLC_F32, 2, (int64_t[]){R, W})};
+    dlc_tensor_fill_random(inp[0], 5);
+    jit_run(f, inp, out);
+    const float *X = inp[0]->data, *Y = out[0]->data;
+    for (int q = 0; q < R * W; q++) cr_assert_eq(Y[q], fmaxf(X[q] * 3.0f, 0.0f), "y[%d]", q);
+    free_all(inp, 1);
+    free_all(out, 1);
+    dlc_loop_func_free(f);
+}
+
+/* Loops LLVM's cost model gets wrong on short trip counts: an innermost loop of at most 128
+ * iterations (an image row, here with bounds max(0, 1 - k) to min(56, 57 - k)) runs without
+ * interleaving; a loop around it of fewer iterations than a vector has lanes is not
+ * vectorised. */
+Test(cpu, short_loop_hints) {
+    enum { H = 14, W = 56 };
+    dlc_loop_func *f = dlc_loop_func_new("rows");
+    int x = dlc_loop_add_buffer(f, "x", DLC_BUF_INPUT, DLC_F32, 2, (int64_t[]){H, W});
+    int y = dlc_loop_add_buffer(f, "y", DLC_BUF_OUTPUT, DLC_F32, 2, (int64_t[]){H, W});
+    int i = dlc_loop_add_var(f, "i"), j = dlc_loop_add_var(f, "j");
+    dlc_expr *lo = dlc_expr_binary(DLC_BIN_MAX, dlc_expr_index(0), dlc_expr_index(1));
+    dlc_expr *hi = dlc_expr_binary(DLC_BIN_MIN, dlc_expr_index(W), dlc_expr_index(57));
+    dlc_stmt *row = dlc_stmt_for(j, lo, hi, 1);
+    row->loop.attrs |= DLC_LOOP_PARALLEL;
+    dlc_block_push(&row->loop.body, stv(y, dlc_expr_binary(DLC_BIN_ADD, ldv(f, x, 2, V(i), dlc_expr_add_i(V(j), -1)),
+                                                          dlc_expr_const_f(DLC_F32, 1)),
+                                        DLC_REDUCE_NONE, 2, V(i), V(j)));
+    dlc_block_push(&f->body, loop(i, 0, H, row));
+    char *ll = out_path("rows.ll");
+    dlc_compile_options opts = {.opt_level = 3, .entry_name = "rows"};
+    dlc_error err = {0};
+    const dlc_backend *be = dlc_cpu_backend();
+    cr_assert_eq(be->emit(be, f, "llvm-unopt", &opts, ll, &err), 0, "%s", err.msg);
+    cr_assert(file_contains(ll, "!\"llvm.loop.interleave.count\", i32 1}"));
+    if (be->params.vector_bytes / 4 > H) /* 14 rows: fewer than 16 AVX-512 lanes */
+        cr_assert(file_contains(ll, "!\"llvm.loop.vectorize.enable\", i1 false}"));
+    free(ll);
+    dlc_tensor *in[1] = {tensor(DLC_F32, 2, (int64_t[]){H, W})}, *out[1] = {tensor(DLC_F32, 2, (int64_t[]){H, W})};
+    dlc_tensor_fill_random(in[0], 7);
+    jit_run(f, in, out);
+    const float *X = in[0]->data, *Y = out[0]->data;
+    for (int a = 0; a < H; a++)
+        for (int b = 0; b < W; b++) {
+            float want = b >= 1 ? X[a * W + b - 1] + 1.0f : 0.0f;
+            cr_assert_eq(Y[a * W + b], want, "y[%d,%d]", a, b);
+        }
+    free_all(in, 1);
+    free_all(out, 1);
+    dlc_loop_func_free(f);
+}
+
 /* ---------- thread pool ---------- */
 
 typedef struct {
