@@ -1079,6 +1079,58 @@ Test(cpu, odd_width_vector_loop_splits_in_powers_of_two) {
     dlc_loop_func_free(f);
 }
 
+/* A register block's copy-out into a buffer strided along the block's columns (an NCHW
+ * output) is transposed in registers and stored a column at a time: 8 rows as 8-lane
+ * vectors, 7 rows padded to 8 with masked loads and stores (no scatter, and nothing read or
+ * written past the 7 elements of a column). */
+static void check_transposed_block(int P) {
+    enum { Q = 16 };
+    dlc_loop_func *f = dlc_loop_func_new("tr");
+    int x = dlc_loop_add_buffer(f, "x", DLC_BUF_INPUT, DLC_F32, 2, (int64_t[]){P, Q});
+    int r = dlc_loop_add_buffer(f, "r", DLC_BUF_INPUT, DLC_F32, 2, (int64_t[]){Q, P});
+    int y = dlc_loop_add_buffer(f, "y", DLC_BUF_OUTPUT, DLC_F32, 2, (int64_t[]){Q, P});
+    int acc = dlc_loop_add_buffer(f, "acc", DLC_BUF_LOCAL, DLC_F32, 2, (int64_t[]){P, Q});
+    int i = dlc_loop_add_var(f, "i"), j = dlc_loop_add_var(f, "j");
+    int p = dlc_loop_add_var(f, "p"), q = dlc_loop_add_var(f, "q");
+    dlc_block_push(&f->body, loop(i, 0, P, loop(j, 0, Q, stv(acc, ldv(f, x, 2, V(i), V(j)), DLC_REDUCE_NONE, 2, V(i), V(j)))));
+    dlc_expr *v = dlc_expr_binary(DLC_BIN_MAX,
+                                  dlc_expr_binary(DLC_BIN_ADD, ldv(f, acc, 2, V(p), V(q)), ldv(f, r, 2, V(q), V(p))),
+                                  dlc_expr_const_f(DLC_F32, 0));
+    dlc_stmt *cols = loop(q, 0, Q, stv(y, v, DLC_REDUCE_NONE, 2, V(q), V(p)));
+    cols->loop.attrs |= DLC_LOOP_PARALLEL;
+    cols->loop.unroll = Q;
+    dlc_stmt *rows = loop(p, 0, P, cols);
+    rows->loop.attrs |= DLC_LOOP_PARALLEL;
+    rows->loop.unroll = P;
+    dlc_block_push(&f->body, rows);
+    char *ll = out_path("tr.ll");
+    dlc_compile_options opts = {.opt_level = 0, .entry_name = "tr"};
+    dlc_error err = {0};
+    const dlc_backend *be = dlc_cpu_backend();
+    cr_assert_eq(be->emit(be, f, "llvm-unopt", &opts, ll, &err), 0, "%s", err.msg);
+    cr_assert_not(file_contains(ll, "llvm.masked.scatter"));
+    cr_assert_eq(file_contains(ll, "llvm.masked.store"), (P & (P - 1)) != 0);
+    free(ll);
+    dlc_tensor *in[2] = {tensor(DLC_F32, 2, (int64_t[]){P, Q}), tensor(DLC_F32, 2, (int64_t[]){Q, P})};
+    dlc_tensor *out[1] = {tensor(DLC_F32, 2, (int64_t[]){Q, P})};
+    dlc_tensor_fill_random(in[0], 11);
+    dlc_tensor_fill_random(in[1], 12);
+    jit_run(f, in, out);
+    const float *X = in[0]->data, *R = in[1]->data, *Y = out[0]->data;
+    for (int qq = 0; qq < Q; qq++)
+        for (int pp = 0; pp < P; pp++)
+            cr_assert_eq(Y[qq * P + pp], fmaxf(X[pp * Q + qq] + R[qq * P + pp], 0.0f), "y[%d,%d]", qq, pp);
+    free_all(in, 2);
+    free_all(out, 1);
+    dlc_loop_func_free(f);
+}
+
+Test(cpu, transposed_block_store) {
+    check_transposed_block(8);
+    check_transposed_block(7);
+    check_transposed_block(3);
+}
+
 /* Loops LLVM's cost model gets wrong on short trip counts: an innermost loop of at most 128
  * iterations (an image row, here with bounds max(0, 1 - k) to min(56, 57 - k)) runs without
  * interleaving; a loop around it of fewer iterations than a vector has lanes is not
