@@ -122,6 +122,27 @@ static bool unit_strides(const dlc_node *n) {
     return true;
 }
 
+/* split-depthwise: a unit-stride depthwise Conv (one input channel per group) gets
+ * interior_split = 1, and lower then splits its outputs into the interior, where the whole
+ * window lies inside the input (all taps summed in one statement, no guard), and the border
+ * strips (tap by tap, loops bounded to the taps inside): see lower_conv.c. For the CPU, whose
+ * vectorised rows then have no padding guard. Without it (other targets: the accelerator
+ * maps the guarded nest onto its vector lanes) the lowering keeps one guarded nest. */
+int dlc_split_depthwise(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err) {
+    (void)opts;
+    (void)err;
+    for (int i = 0; i < g->nnodes; i++) {
+        dlc_node *n = &g->nodes[i];
+        if (!n->op || strcmp(n->op, "Conv") != 0 || n->domain[0] || n->ninputs < 2 || n->inputs[1] < 0 ||
+            dlc_node_attr_int(n, "group", 1) <= 1 || !unit_strides(n))
+            continue;
+        const dlc_value *w = &g->values[n->inputs[1]];
+        if (!dlc_value_shape_known(w) || w->rank < 3 || w->dims[1] != 1) continue;
+        dlc_node_set_attr_int(n, "interior_split", 1);
+    }
+    return 0;
+}
+
 /* The conv's output rows are shorter than a vector. */
 static bool short_rows(const dlc_graph *g, const dlc_node *n, const dlc_pass_options *opts) {
     int64_t lanes = lanes_of(opts);

@@ -90,6 +90,9 @@ int dlc_dce(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 int dlc_check_static(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 /* Rewrites every padded float Conv into Pad (zeros) + Conv without pads (conv_layout.c). */
 int dlc_explicit_pad(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
+/* split-depthwise: marks unit-stride depthwise Convs for lowering as interior + border strips
+ * (attribute interior_split = 1). */
+int dlc_split_depthwise(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 /* Repacks constant f32 Conv weights into blocks of output channels (weight_block attribute;
  * the block follows opts->vector_bytes) (conv_layout.c). */
 int dlc_pack_conv_weights(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);

@@ -15,6 +15,8 @@ static const dlc_pass passes[] = {
      NULL},
     {"explicit-pad", "turn a padded float Conv into Pad + Conv, so its loops need no bounds guards",
      DLC_PASS_GRAPH, dlc_explicit_pad, NULL},
+    {"split-depthwise", "lower unit-stride depthwise Convs as an unguarded interior and bounded border strips",
+     DLC_PASS_GRAPH, dlc_split_depthwise, NULL},
     {"pack-conv-weights", "pack constant Conv weights in blocks of output channels (vector width)",
      DLC_PASS_GRAPH, dlc_pack_conv_weights, NULL},
     {"pack-matmul-weights", "pack constant MatMul/Gemm B in blocks of columns (vector width)",
