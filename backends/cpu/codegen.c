@@ -806,32 +806,51 @@ static void set_loop_hints(cg *c, LLVMValueRef latch_br, const dlc_stmt *s) {
                     LLVMMetadataAsValue(c->ctx, id));
 }
 
+/* The blocks of a counted loop `for (k = klo; k < khi; k += step)` being emitted. */
+typedef struct loop_frame {
+    LLVMBasicBlockRef pre, head, exit;
+    LLVMValueRef k;
+} loop_frame;
+
+/* Opens the loop and leaves the builder in its body; returns k. */
+static LLVMValueRef loop_begin(cg *c, LLVMValueRef khi, const char *name, loop_frame *lf) {
+    lf->pre = LLVMGetInsertBlock(c->b);
+    lf->head = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "loop");
+    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "body");
+    lf->exit = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "endloop");
+    LLVMBuildBr(c->b, lf->head);
+    LLVMPositionBuilderAtEnd(c->b, lf->head);
+    lf->k = LLVMBuildPhi(c->b, c->t_i64, name);
+    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, lf->k, khi, ""), body, lf->exit);
+    LLVMPositionBuilderAtEnd(c->b, body);
+    return lf->k;
+}
+
+/* Closes the loop (with hints from s, if given) and leaves the builder after it. */
+static void loop_end(cg *c, const loop_frame *lf, LLVMValueRef klo, int64_t kstep, const dlc_stmt *s) {
+    LLVMValueRef next = LLVMBuildNSWAdd(c->b, lf->k, i64c(c, kstep), "");
+    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
+    LLVMValueRef br = LLVMBuildBr(c->b, lf->head);
+    if (s) set_loop_hints(c, br, s);
+    LLVMValueRef in_vals[2] = {klo, next};
+    LLVMBasicBlockRef in_bbs[2] = {lf->pre, latch};
+    LLVMAddIncoming(lf->k, in_vals, in_bbs, 2);
+    LLVMPositionBuilderAtEnd(c->b, lf->exit);
+}
+
 /* for (k = klo; k < khi; k++) with var = base + k*step when step_map, else var = k (then
  * base/step are unused and klo/khi are the real bounds with the given step). */
 static void emit_counted_loop(cg *c, const dlc_stmt *s, LLVMValueRef klo, LLVMValueRef khi,
                               int64_t kstep, LLVMValueRef base, int64_t vstep) {
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
-    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "loop");
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "body");
-    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "endloop");
-    LLVMBuildBr(c->b, head);
-    LLVMPositionBuilderAtEnd(c->b, head);
-    LLVMValueRef k = LLVMBuildPhi(c->b, c->t_i64, c->f->vars[s->loop.var]);
-    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, k, khi, ""), body, exit);
-    LLVMPositionBuilderAtEnd(c->b, body);
+    loop_frame lf;
+    LLVMValueRef k = loop_begin(c, khi, c->f->vars[s->loop.var], &lf);
     LLVMValueRef saved = c->fs->var[s->loop.var];
     LLVMValueRef v = k;
     if (base) v = LLVMBuildNSWAdd(c->b, base, LLVMBuildNSWMul(c->b, k, i64c(c, vstep), ""), "");
     c->fs->var[s->loop.var] = v;
     emit_block(c, &s->loop.body);
     c->fs->var[s->loop.var] = saved;
-    LLVMValueRef next = LLVMBuildNSWAdd(c->b, k, i64c(c, kstep), "");
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
-    set_loop_hints(c, LLVMBuildBr(c->b, head), s);
-    LLVMValueRef in_vals[2] = {klo, next};
-    LLVMBasicBlockRef in_bbs[2] = {pre, latch};
-    LLVMAddIncoming(k, in_vals, in_bbs, 2);
-    LLVMPositionBuilderAtEnd(c->b, exit);
+    loop_end(c, &lf, klo, kstep, s);
 }
 
 /* Counts the accesses to each buffer in a statement tree and marks the loop variables it
@@ -947,15 +966,8 @@ static const dlc_stmt *collapsed_inner(const dlc_stmt *s) {
 static void emit_collapsed_loop(cg *c, const dlc_stmt *s, const dlc_stmt *in, LLVMValueRef klo,
                                 LLVMValueRef khi, LLVMValueRef base) {
     int64_t m = in->loop.hi->c.i - in->loop.lo->c.i;
-    LLVMBasicBlockRef pre = LLVMGetInsertBlock(c->b);
-    LLVMBasicBlockRef head = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "loop");
-    LLVMBasicBlockRef body = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "body");
-    LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(c->ctx, c->fs->fn, "endloop");
-    LLVMBuildBr(c->b, head);
-    LLVMPositionBuilderAtEnd(c->b, head);
-    LLVMValueRef k = LLVMBuildPhi(c->b, c->t_i64, "k");
-    LLVMBuildCondBr(c->b, LLVMBuildICmp(c->b, LLVMIntSLT, k, khi, ""), body, exit);
-    LLVMPositionBuilderAtEnd(c->b, body);
+    loop_frame lf;
+    LLVMValueRef k = loop_begin(c, khi, "k", &lf);
     LLVMValueRef so = c->fs->var[s->loop.var], si = c->fs->var[in->loop.var];
     LLVMValueRef q = LLVMBuildSDiv(c->b, k, i64c(c, m), ""), r = LLVMBuildSRem(c->b, k, i64c(c, m), "");
     c->fs->var[s->loop.var] = LLVMBuildNSWAdd(c->b, base, LLVMBuildNSWMul(c->b, q, i64c(c, s->loop.step), ""), "");
@@ -963,13 +975,7 @@ static void emit_collapsed_loop(cg *c, const dlc_stmt *s, const dlc_stmt *in, LL
     emit_block(c, &in->loop.body);
     c->fs->var[s->loop.var] = so;
     c->fs->var[in->loop.var] = si;
-    LLVMValueRef next = LLVMBuildNSWAdd(c->b, k, i64c(c, 1), "");
-    LLVMBasicBlockRef latch = LLVMGetInsertBlock(c->b);
-    LLVMBuildBr(c->b, head);
-    LLVMValueRef in_vals[2] = {klo, next};
-    LLVMBasicBlockRef in_bbs[2] = {pre, latch};
-    LLVMAddIncoming(k, in_vals, in_bbs, 2);
-    LLVMPositionBuilderAtEnd(c->b, exit);
+    loop_end(c, &lf, klo, 1, NULL);
 }
 
 static void emit_parallel_for(cg *c, const dlc_stmt *s, LLVMValueRef lo, LLVMValueRef hi) {
