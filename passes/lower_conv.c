@@ -131,9 +131,8 @@ static dlc_expr *dw_tap(const dw_ctx *w, const int *ov, const int *kv, const int
         if (kc) { /* o + (k*d - p): one constant */
             xidx[2 + d] = dlc_expr_add_i(dlc_lw_v(ov[d]), kc[d] * cg->dil[d] - cg->pb[d]);
             widx[2 + d] = dlc_expr_index(kc[d]);
-        } else {
-            xidx[2 + d] = dlc_expr_add_i(dlc_expr_add(dlc_lw_v(ov[d]), dlc_expr_mul_i(dlc_lw_v(kv[d]), cg->dil[d])),
-                                         -cg->pb[d]);
+        } else { /* the loops keep the taps inside: no guard */
+            dlc_expr_free(window_guard(cg, d, ov[d], kv[d], w->O[d], w->S[d], &xidx[2 + d]));
             widx[2 + d] = dlc_lw_v(kv[d]);
         }
     }
@@ -323,8 +322,9 @@ static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
 
     /* A strided depthwise convolution sums its window in the innermost loops: with the
      * window outside, the pixel loop reads its input with a stride and LLVM gathers it
-     * (MobileNetV2's stride-2 depthwise layers ran 6.6x slower). */
-    bool dw = group > 1 && Cg == 1;
+     * (MobileNetV2's stride-2 depthwise layers ran 6.6x slower). Unit-stride ones keep the
+     * window outside: LLVM vectorises the row under the padding guard (3.7x faster). */
+    bool dw = group > 1 && Cg == 1 && !unit_stride(&cg);
     if (dw) dlc_lw_nest_loops(c, &acc, s, y->dims + 2, DLC_LOOP_PARALLEL, ov);
     int vc = dlc_lw_nest_for(c, &acc, Cg, 0, "c");
     for (int d = 0; d < s; d++) kv[d] = dlc_lw_nest_for(c, &acc, cg.k[d], 0, kernel_var_name(s, d));
