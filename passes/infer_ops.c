@@ -547,6 +547,26 @@ static int infer_conv(dlc_ictx *c, dlc_node *n) {
     TRY(same_type(c, 0, 2));
     TRY(need_rank(c, 0, 3, DLC_MAX_RANK));
     const dlc_value *x = dlc_infer_in(c, 0), *w = dlc_infer_in(c, 1), *b = dlc_infer_in(c, 2);
+    /* winograd = 2 (dlc's winograd-conv): W is [16, M, C], transformed 3x3 kernels */
+    int64_t wino = dlc_node_attr_int(n, "winograd", 0);
+    if (wino != 0) {
+        size_t nk = 0;
+        const int64_t *ks = dlc_node_attr_ints(n, "kernel_shape", &nk);
+        if (wino != 2 || x->rank != 4 || w->rank != 3 || w->dims[0] != 16 || !ks || nk != 2 ||
+            ks[0] != 3 || ks[1] != 3 || dlc_node_attr_int(n, "group", 1) != 1 ||
+            dlc_node_attr_int(n, "weight_block", 0) != 0)
+            FAIL("winograd = %lld needs a 2-D 3x3 ungrouped Conv and weight '%s' as [16, M, C]",
+                 (long long)wino, w->name);
+        if (x->dims[1] >= 0 && w->dims[2] >= 0 && x->dims[1] != w->dims[2])
+            FAIL("Conv input channels %lld do not match weight's %lld", (long long)x->dims[1],
+                 (long long)w->dims[2]);
+        if (b && (b->rank != 1 || (b->dims[0] >= 0 && w->dims[1] >= 0 && b->dims[0] != w->dims[1])))
+            FAIL("bias '%s' must be 1-D with %lld values", b->name, (long long)w->dims[1]);
+        int64_t dims[4] = {x->dims[0], w->dims[1]};
+        TRY(window(c, n, x, NULL, false, dims + 2));
+        dlc_node_set_attr_int(n, "group", 1);
+        return dlc_infer_set_out(c, 0, x->dtype, x->rank, dims);
+    }
     /* weight_block = B (dlc's pack-conv-weights): W is [M/B, C, k..., B] */
     int64_t blk = dlc_node_attr_int(n, "weight_block", 0);
     if (blk < 0 || w->rank != x->rank + (blk > 0))

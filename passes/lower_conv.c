@@ -247,6 +247,7 @@ static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
     const dlc_value *bv = dlc_lw_in(c, n, 2);
     const dlc_value *y = dlc_lw_need_out(c, n, 0);
     if (!x || !w || !y) return -1;
+    if (dlc_node_attr_int(n, "winograd", 0) != 0) return dlc_lw_conv_winograd(c, n);
     int s = x->rank - 2;
     int64_t blk = dlc_node_attr_int(n, "weight_block", 0);
     if (s < 1 || s > 3 || w->rank != x->rank + (blk > 0) || y->rank != x->rank)

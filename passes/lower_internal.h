@@ -112,6 +112,9 @@ int dlc_lw_temp(dlc_lw_ctx *c, const dlc_node *n, const char *what, dlc_dtype ty
  * element counts must match). Uses floordiv/mod by constants, so indices stay quasi-affine. */
 int dlc_lw_copy_reshape(dlc_lw_ctx *c, const dlc_node *n, int in_buf, int out_buf);
 
+/* Conv with winograd = 2 (transformed weights U[16, M, C]): lower_winograd.c. */
+int dlc_lw_conv_winograd(dlc_lw_ctx *c, const dlc_node *n);
+
 /* ---- op families (lower_*.c); each registers through its table ---- */
 typedef struct dlc_lw_op {
     const char *op;

@@ -93,6 +93,10 @@ int dlc_explicit_pad(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err)
 /* split-depthwise: marks unit-stride depthwise Convs for lowering as interior + border strips
  * (attribute interior_split = 1). */
 int dlc_split_depthwise(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
+/* winograd-conv: unpadded unit-stride 3x3 f32 Convs with even output sizes compute 2x2 output
+ * tiles by Winograd's F(2x2, 3x3): weights transformed to U[16, K, C], attribute winograd = 2
+ * (conv_layout.c; lowered by lower_conv.c). */
+int dlc_winograd_conv(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 /* Repacks constant f32 Conv weights into blocks of output channels (weight_block attribute;
  * the block follows opts->vector_bytes) (conv_layout.c). */
 int dlc_pack_conv_weights(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);

@@ -15,6 +15,8 @@ static const dlc_pass passes[] = {
      NULL},
     {"explicit-pad", "turn a padded float Conv into Pad + Conv, so its loops need no bounds guards",
      DLC_PASS_GRAPH, dlc_explicit_pad, NULL},
+    {"winograd-conv", "compute unpadded 3x3 Convs by Winograd's F(2x2, 3x3): 2.25x fewer "
+     "multiply-adds", DLC_PASS_GRAPH, dlc_winograd_conv, NULL},
     {"split-depthwise", "lower unit-stride depthwise Convs as an unguarded interior and bounded border strips",
      DLC_PASS_GRAPH, dlc_split_depthwise, NULL},
     {"pack-conv-weights", "pack constant Conv weights in blocks of output channels (vector width)",

@@ -1778,7 +1778,9 @@ static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
              * blocks of 4 or 8 rows mostly whole */
             if (!t->sizes && !red[j] && e > sz && e % sz != 0) {
                 int64_t ntiles = (e + sz - 1) / sz;
-                int64_t bal = ((e + ntiles - 1) / ntiles + 3) / 4 * 4;
+                /* the innermost member is the register block's columns: whole blocks */
+                int64_t q = j == n - 1 && t->reg_j > 0 && sz % t->reg_j == 0 ? t->reg_j : 4;
+                int64_t bal = ((e + ntiles - 1) / ntiles + q - 1) / q * q;
                 if (bal < sz) sz = bal;
             }
             even[j] = e > sz && e % sz == 0;

@@ -57,7 +57,8 @@ set(DLC_E2E_OP_CASES
   gemm_transB gemm_transAB gemm_alpha_beta gemm_scalar_c gemm_no_c gemm_inputs gemm_packed
   gemm_packed_transB conv2d conv2d_nobias conv2d_pads
   conv2d_pads_asym conv2d_strides conv2d_strides_uneven conv2d_dilations conv2d_groups
-  conv2d_depthwise conv2d_depthwise_mult conv2d_depthwise_s2 conv2d_1x1 conv2d_7x7_s2 conv2d_auto_same_upper
+  conv2d_depthwise conv2d_depthwise_mult conv2d_depthwise_s2 conv2d_1x1 conv2d_7x7_s2
+  conv2d_winograd conv2d_winograd_nopad conv2d_winograd_odd conv2d_auto_same_upper
   conv2d_auto_same_lower conv2d_auto_same_upper_s2 conv2d_auto_valid conv2d_kernel_shape_attr
   conv1d conv1d_strides_dil conv3d conv3d_strides maxpool_2x2 maxpool_3x3_s2_p1 maxpool_ceil
   maxpool_ceil_pads maxpool_dilations maxpool_same_upper maxpool_stride1 maxpool_1d
@@ -180,11 +181,11 @@ foreach(pass roundtrip schedule tile)
     set_tests_properties(e2e/${pass}/${c} PROPERTIES FIXTURES_REQUIRED e2e_ref_torch TIMEOUT 1200)
   endforeach()
 endforeach()
-# isl-tile-contractions, promote-accumulators and fuse-epilogues over padded inputs and packed conv and matmul weights (the CPU's
+# isl-tile-contractions, promote-accumulators and fuse-epilogues over padded inputs, Winograd convolutions and packed conv and matmul weights (the CPU's
 # default loops for contractions; e2e/model runs the networks through them): the contraction
 # op cases with small, odd sizes (partial blocks, isolated full blocks), which the default
 # pipeline leaves alone (too little work to tile).
-set(_p "infer-shapes,fold-constants,dce,check-static,explicit-pad,pack-conv-weights,pack-matmul-weights,lower,isl-tile-contractions,promote-accumulators,fuse-epilogues")
+set(_p "infer-shapes,fold-constants,dce,check-static,explicit-pad,winograd-conv,pack-conv-weights,pack-matmul-weights,lower,isl-tile-contractions,promote-accumulators,fuse-epilogues")
 foreach(c IN LISTS DLC_E2E_OP_CASES)
   if(c MATCHES "^(conv|matmul|gemm)")
     add_test(NAME e2e/contractions/${c} COMMAND ${E2E_CASE} check --dlc ${E2E_DLC} --out dlc_contractions

@@ -476,7 +476,7 @@ static dlc_backend cpu_backend = {
     .abi_version = DLC_BACKEND_ABI_VERSION,
     .name = "cpu",
     .description = "host CPU through LLVM 19: JIT execution, .ll/.s/.o + C header",
-    .default_pipeline = "explicit-pad,split-depthwise,pack-conv-weights,pack-matmul-weights,isl-tile-contractions,promote-accumulators,fuse-epilogues,plan-memory",
+    .default_pipeline = "explicit-pad,winograd-conv,split-depthwise,pack-conv-weights,pack-matmul-weights,isl-tile-contractions,promote-accumulators,fuse-epilogues,plan-memory",
     .params = {.l1_bytes = 32 * 1024,
                .l2_bytes = 512 * 1024,
                .l3_bytes = 32 * 1024 * 1024,

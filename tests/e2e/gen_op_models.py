@@ -663,6 +663,12 @@ _conv("conv2d_auto_same_lower", (1, 2, 7, 7), (3, 2, 4, 4), auto_pad="SAME_LOWER
 _conv("conv2d_auto_same_upper_s2", (1, 2, 9, 8), (3, 2, 3, 3), auto_pad="SAME_UPPER", strides=[2, 2])
 _conv("conv2d_auto_valid", (1, 2, 7, 7), (3, 2, 3, 3), auto_pad="VALID")
 _conv("conv2d_kernel_shape_attr", (1, 2, 6, 6), (3, 2, 3, 3), kernel_shape=[3, 3])
+# Winograd F(2x2, 3x3) on the CPU (winograd-conv: >= 16 channels in and out, unit stride, even
+# output sizes): padded with a bias and two images; unpadded without one; an odd output width
+# stays direct
+_conv("conv2d_winograd", (2, 16, 10, 12), (24, 16, 3, 3), pads=[1, 1, 1, 1])
+_conv("conv2d_winograd_nopad", (1, 16, 8, 10), (16, 16, 3, 3), bias=False)
+_conv("conv2d_winograd_odd", (1, 16, 6, 7), (16, 16, 3, 3), pads=[1, 1, 1, 1])
 _conv("conv1d", (2, 3, 16), (4, 3, 5), pads=[2, 2])
 _conv("conv1d_strides_dil", (1, 4, 20), (6, 2, 3), group=2, strides=[2], dilations=[3])
 _conv("conv3d", (1, 2, 5, 6, 7), (3, 2, 3, 3, 3), pads=[1, 1, 1, 1, 1, 1])

@@ -150,7 +150,7 @@ Test(pipeline, unknown_pass_lists_known) {
     dlc_loop_func *f = NULL;
     cr_assert_lt(dlc_pipeline_run("infer-shapes,frobnicate", &G, &f, NULL, NULL, NULL, &E), 0);
     cr_assert_str_eq(E.msg, "unknown pass 'frobnicate' (known passes: infer-shapes, fold-constants, "
-                            "dce, check-static, explicit-pad, split-depthwise, pack-conv-weights, pack-matmul-weights, "
+                            "dce, check-static, explicit-pad, winograd-conv, split-depthwise, pack-conv-weights, pack-matmul-weights, "
                             "lower, isl-roundtrip, "
                             "isl-schedule, isl-tile, isl-tile-contractions, contract-arrays, "
                             "promote-accumulators, fuse-epilogues, plan-memory)");
