@@ -122,19 +122,20 @@ static bool unit_strides(const dlc_node *n) {
     return true;
 }
 
-/* split-depthwise: a unit-stride depthwise Conv (one input channel per group) gets
- * interior_split = 1, and lower then splits its outputs into the interior, where the whole
- * window lies inside the input (all taps summed in one statement, no guard), and the border
- * strips (tap by tap, loops bounded to the taps inside): see lower_conv.c. For the CPU, whose
- * vectorised rows then have no padding guard. Without it (other targets: the accelerator
- * maps the guarded nest onto its vector lanes) the lowering keeps one guarded nest. */
+/* split-depthwise: a depthwise Conv (one input channel per group) gets interior_split = 1,
+ * and lower then splits its outputs into the interior, where the whole window lies inside the
+ * input, and the border positions around it; each box of them is one statement storing its
+ * outputs once, with the taps inside the input (no guard): see lower_conv.c. For the CPU,
+ * whose vectorised rows then have no padding guard, and which loads a strided row as
+ * contiguous vectors and shuffles. Without it (other targets: the accelerator maps the
+ * guarded nest onto its vector lanes) the lowering keeps one guarded nest. */
 int dlc_split_depthwise(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err) {
     (void)opts;
     (void)err;
     for (int i = 0; i < g->nnodes; i++) {
         dlc_node *n = &g->nodes[i];
         if (!n->op || strcmp(n->op, "Conv") != 0 || n->domain[0] || n->ninputs < 2 || n->inputs[1] < 0 ||
-            dlc_node_attr_int(n, "group", 1) <= 1 || !unit_strides(n))
+            dlc_node_attr_int(n, "group", 1) <= 1)
             continue;
         const dlc_value *w = &g->values[n->inputs[1]];
         if (!dlc_value_shape_known(w) || w->rank < 3 || w->dims[1] != 1) continue;

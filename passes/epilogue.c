@@ -415,7 +415,14 @@ static bool try_prologue(dlc_loop_func *f, size_t i) {
     bool read_later = false;
     for (size_t k = j + 1; k < body->len && !read_later; k++)
         read_later = touches(body->stmts[k], t, NULL, NULL).loads > 0;
-    if (read_later) return true;
+    if (read_later) {
+        /* the nest no longer reads t and sets all of it: the initialisation is dead (a
+         * matrix product's zero fill, a convolution's bias fill: one pass over t fewer) */
+        if (touches(body->stmts[j], t, NULL, NULL).loads == 0 &&
+            nest_check(f, body->stmts[j], t, dlc_poly_writes_cover) == 1)
+            dlc_block_remove(body, i);
+        return true;
+    }
     /* nothing reads t any more: its initialisation and the nest's stores to it are dead */
     if (body->stmts[j]->kind == DLC_STMT_FOR) drop_stores(&body->stmts[j]->loop.body, t);
     dlc_block_remove(body, i);

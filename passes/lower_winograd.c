@@ -57,8 +57,12 @@ static void temp_index(dlc_expr **idx, int xi, int vch, const dlc_expr *t) {
     idx[2] = dlc_expr_clone(t);
 }
 
-/* V[4a+b, c, t] = sum_ij BT[a][i] BT[b][j] X[n, c, 2ty+i, 2tx+j]; terms with positive
- * coefficients first. */
+/* Rows of tiles up to this long are marked unroll(length): the CPU backend emits them as
+ * vectors, its stride-2 loads of X as contiguous loads and shuffles (LLVM gathered them). */
+#define WINOGRAD_VECTOR_ROW 64
+
+/* V[4a+b, c, t] = sum_ij BT[a][i] BT[b][j] X[n, c, 2ty+i, 2tx+j], terms with positive
+ * coefficients first: for n, c, ty, one row loop over tx per element (a, b) of the tile. */
 static void input_transform(dlc_lw_ctx *c, const dlc_node *n, int vbuf, int64_t N, int64_t C,
                             int64_t TH, int64_t TW) {
     dlc_lw_nest ns;
@@ -66,11 +70,13 @@ static void input_transform(dlc_lw_ctx *c, const dlc_node *n, int vbuf, int64_t 
     int vn = dlc_lw_nest_for(c, &ns, N, DLC_LOOP_PARALLEL, "n");
     int vc = dlc_lw_nest_for(c, &ns, C, DLC_LOOP_PARALLEL, "c");
     int vty = dlc_lw_nest_for(c, &ns, TH, DLC_LOOP_PARALLEL, "ty");
-    int vtx = dlc_lw_nest_for(c, &ns, TW, DLC_LOOP_PARALLEL, "tx");
-    dlc_expr *t = tile_index(vn, vty, vtx, TH, TW);
     int xi = dlc_lw_in_id(n, 0);
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++) {
+            dlc_lw_nest row;
+            dlc_lw_nest_init(&row);
+            int vtx = dlc_lw_nest_for(c, &row, TW, DLC_LOOP_PARALLEL, "tx");
+            if (row.root && TW <= WINOGRAD_VECTOR_ROW) row.root->loop.unroll = (int)TW;
             dlc_expr *sum = NULL;
             for (int pass = 0; pass < 2; pass++)
                 for (int i = 0; i < 4; i++)
@@ -80,11 +86,13 @@ static void input_transform(dlc_lw_ctx *c, const dlc_node *n, int vbuf, int64_t 
                         dlc_expr *xidx[4] = {dlc_lw_v(vn), dlc_lw_v(vc), tile_pos(vty, i), tile_pos(vtx, j)};
                         signed_add(&sum, coef, dlc_lw_load(c, xi, xidx));
                     }
+            dlc_expr *t = tile_index(vn, vty, vtx, TH, TW);
             dlc_expr *vidx[3];
             temp_index(vidx, a * 4 + b, vc, t);
-            dlc_lw_nest_add(&ns, dlc_stmt_store(vbuf, vidx, 3, sum, DLC_REDUCE_NONE));
+            dlc_expr_free(t);
+            dlc_lw_nest_add(&row, dlc_stmt_store(vbuf, vidx, 3, sum, DLC_REDUCE_NONE));
+            dlc_lw_nest_emit(c, NULL, &row, ns.inner);
         }
-    dlc_expr_free(t);
     dlc_lw_nest_emit(c, n, &ns, NULL);
 }
 

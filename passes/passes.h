@@ -90,8 +90,8 @@ int dlc_dce(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 int dlc_check_static(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 /* Rewrites every padded float Conv into Pad (zeros) + Conv without pads (conv_layout.c). */
 int dlc_explicit_pad(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
-/* split-depthwise: marks unit-stride depthwise Convs for lowering as interior + border strips
- * (attribute interior_split = 1). */
+/* split-depthwise: marks depthwise Convs for lowering as an interior and border boxes, each
+ * one statement without guards (attribute interior_split = 1). */
 int dlc_split_depthwise(dlc_graph *g, const dlc_pass_options *opts, dlc_error *err);
 /* winograd-conv: unpadded unit-stride 3x3 f32 Convs with even output sizes compute 2x2 output
  * tiles by Winograd's F(2x2, 3x3): weights transformed to U[16, K, C], attribute winograd = 2

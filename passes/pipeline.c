@@ -17,7 +17,7 @@ static const dlc_pass passes[] = {
      DLC_PASS_GRAPH, dlc_explicit_pad, NULL},
     {"winograd-conv", "compute unpadded 3x3 Convs by Winograd's F(2x2, 3x3): 2.25x fewer "
      "multiply-adds", DLC_PASS_GRAPH, dlc_winograd_conv, NULL},
-    {"split-depthwise", "lower unit-stride depthwise Convs as an unguarded interior and bounded border strips",
+    {"split-depthwise", "lower depthwise Convs as an unguarded interior and border boxes, each output stored once",
      DLC_PASS_GRAPH, dlc_split_depthwise, NULL},
     {"pack-conv-weights", "pack constant Conv weights in blocks of output channels (vector width)",
      DLC_PASS_GRAPH, dlc_pack_conv_weights, NULL},

@@ -57,7 +57,8 @@ set(DLC_E2E_OP_CASES
   gemm_transB gemm_transAB gemm_alpha_beta gemm_scalar_c gemm_no_c gemm_inputs gemm_packed
   gemm_packed_transB conv2d conv2d_nobias conv2d_pads
   conv2d_pads_asym conv2d_strides conv2d_strides_uneven conv2d_dilations conv2d_groups
-  conv2d_depthwise conv2d_depthwise_mult conv2d_depthwise_s2 conv2d_1x1 conv2d_7x7_s2
+  conv2d_depthwise conv2d_depthwise_mult conv2d_depthwise_s2 conv2d_depthwise_5x5_dil
+  conv2d_depthwise_mult_asym conv2d_depthwise_7x7 conv2d_1x1 conv2d_7x7_s2
   conv2d_winograd conv2d_winograd_nopad conv2d_winograd_odd conv2d_auto_same_upper
   conv2d_auto_same_lower conv2d_auto_same_upper_s2 conv2d_auto_valid conv2d_kernel_shape_attr
   conv1d conv1d_strides_dil conv3d conv3d_strides maxpool_2x2 maxpool_3x3_s2_p1 maxpool_ceil

@@ -760,6 +760,39 @@ static bool innermost(const dlc_stmt *s) {
     return true;
 }
 
+static bool access_coef(const dlc_loop_func *f, int buf, dlc_expr *const *idx, int nidx, int var,
+                        int64_t *coef);
+
+/* How the accesses of a loop body move with its variable. */
+typedef struct stride_scan {
+    const dlc_loop_func *f;
+    int var;
+    bool unit, strided; /* some access moves by one element / by more (or unknown) */
+} stride_scan;
+
+static void scan_access(stride_scan *ss, int buf, dlc_expr *const *idx, int nidx) {
+    int64_t k = 0;
+    if (!access_coef(ss->f, buf, idx, nidx, ss->var, &k)) ss->strided = true;
+    else if (k == 1 || k == -1) ss->unit = true;
+    else if (k != 0) ss->strided = true;
+}
+
+static void scan_load(dlc_expr *e, void *user) {
+    if (e->kind == DLC_EXPR_LOAD) scan_access(user, e->load.buf, e->load.idx, e->load.nidx);
+}
+
+/* Every load and store of the loop s (innermost: stores only) that moves with it moves by
+ * more than one element: vectorised, it would be gathers and scatters only. */
+static bool only_strided(const cg *c, const dlc_stmt *s) {
+    stride_scan ss = {c->f, s->loop.var, false, false};
+    for (size_t i = 0; i < s->loop.body.len; i++) {
+        const dlc_stmt *st = s->loop.body.stmts[i];
+        scan_access(&ss, st->store.buf, st->store.idx, st->store.nidx);
+        dlc_expr_walk(st->store.value, scan_load, &ss);
+    }
+    return ss.strided && !ss.unit;
+}
+
 /* Loop hints as llvm.loop metadata on the latch branch: vectorize, unroll(N), and for the
  * loops LLVM's cost model gets wrong on short trip counts (lowered nests, not register
  * blocks):
@@ -769,13 +802,18 @@ static bool innermost(const dlc_stmt *s) {
  *    scalar remainder (depthwise 3x3 at 56 pixels: 1.2x faster, at 112 pixels 1.3x);
  *  - an outer loop of fewer iterations than a vector has lanes is not vectorised: LLVM folds
  *    its tail into masked gathers (a stride-2 depthwise 3x3 with 14-pixel rows, window
- *    innermost, ran 2.3x slower than unvectorised). */
+ *    innermost, ran 2.3x slower than unvectorised);
+ *  - nor is an innermost loop whose accesses all move by more than one element: vectorised,
+ *    they are gathers and scatters (a depthwise convolution's border columns: its 14-pixel
+ *    layers ran 1.2x slower). */
 static void set_loop_hints(cg *c, LLVMValueRef latch_br, const dlc_stmt *s) {
     bool vec = (s->loop.attrs & DLC_LOOP_VECTORIZE) != 0;
     int64_t trips = s->loop.unroll > 0 ? -1 : max_trips(s);
     bool inner = innermost(s);
     bool once = trips >= 0 && inner && trips <= SHORT_LOOP_TRIPS;
     bool novec = trips >= 0 && !inner && trips < c->vector_bytes / 4;
+    /* (a depthwise convolution's border column: its taps down a column of NCHW) */
+    if (inner && !vec && s->loop.unroll <= 0 && only_strided(c, s)) novec = true, once = false;
     if (!vec && s->loop.unroll <= 0 && !once && !novec) return;
     LLVMMetadataRef ops[5];
     int n = 0;
@@ -1254,6 +1292,27 @@ static LLVMValueRef splat(cg *c, LLVMValueRef x, int lanes) {
                                   LLVMConstNull(LLVMVectorType(c->t_i32, (unsigned)lanes)), "");
 }
 
+/* Strides up to this many elements load contiguously and shuffle (strided_load). */
+#define VEC_MAX_STRIDE 4
+
+/* Lanes k elements apart (a stride-2 convolution's input row) as one contiguous load of the
+ * span they cover, masked to end at the last lane's element (the span's tail may lie past the
+ * buffer), and a shuffle picking every k-th element: vpermt2ps on AVX-512, where a gather
+ * loads lane by lane (MobileNetV2's stride-2 depthwise rows ran 4x slower gathered). */
+static LLVMValueRef strided_load(cg *c, int buf, dlc_expr *const *idx, int nidx, int var, LLVMValueRef lo,
+                                 int lanes, int k) {
+    int span = lanes * k;
+    LLVMTypeRef wide = LLVMVectorType(c->t_f32, (unsigned)span);
+    LLVMValueRef mask[VEC_MAX_LANES * VEC_MAX_STRIDE], pick[VEC_MAX_LANES];
+    for (int e = 0; e < span; e++) mask[e] = LLVMConstInt(c->t_i1, e <= (lanes - 1) * k, 0);
+    for (int l = 0; l < lanes; l++) pick[l] = LLVMConstInt(c->t_i32, (unsigned long long)(l * k), 0);
+    LLVMTypeRef ovl[2] = {wide, c->t_ptr};
+    LLVMValueRef args[4] = {lane_addr(c, buf, idx, nidx, var, lo, 0), LLVMConstInt(c->t_i32, 4, 0),
+                            LLVMConstVector(mask, (unsigned)span), LLVMGetPoison(wide)};
+    LLVMValueRef all = call_intrinsic(c, "llvm.masked.load", ovl, 2, args, 4);
+    return LLVMBuildShuffleVector(c->b, all, LLVMGetPoison(wide), LLVMConstVector(pick, (unsigned)lanes), "");
+}
+
 /* Loads buf[idx] for every lane: broadcast, contiguous vector or gathered lanes. */
 static LLVMValueRef vec_load(cg *c, int buf, dlc_expr *const *idx, int nidx, int var,
                              LLVMValueRef lo, int lanes) {
@@ -1271,6 +1330,7 @@ static LLVMValueRef vec_load(cg *c, int buf, dlc_expr *const *idx, int nidx, int
         LLVMSetAlignment(ld, 4);
         return k ? ld : splat(c, ld, lanes);
     }
+    if (k >= 2 && k <= VEC_MAX_STRIDE && !some_lanes(c, lanes)) return strided_load(c, buf, idx, nidx, var, lo, lanes, (int)k);
     LLVMTypeRef ovl[2] = {vt, LLVMVectorType(c->t_ptr, (unsigned)lanes)};
     LLVMValueRef args[4] = {lane_ptrs(c, buf, idx, nidx, var, lo, lanes, k), LLVMConstInt(c->t_i32, 4, 0),
                             all_lanes(c, lanes), LLVMGetPoison(vt)};

@@ -656,6 +656,12 @@ _conv("conv2d_depthwise", (1, 6, 8, 8), (6, 1, 3, 3), group=6, pads=[1, 1, 1, 1]
 _conv("conv2d_depthwise_mult", (1, 3, 8, 8), (6, 1, 3, 3), group=3, strides=[2, 2])
 # MobileNetV2's downsampling layer: padded, stride 2, an odd size (the window sums innermost)
 _conv("conv2d_depthwise_s2", (1, 8, 9, 9), (8, 1, 3, 3), group=8, strides=[2, 2], pads=[1, 1, 1, 1])
+# unit-stride depthwise (the CPU's split-depthwise: every box of interior and border positions
+# one statement): a dilated 5x5 window with 4 border positions per side, a channel multiplier
+# with asymmetric pads and no bias, and a 7x7 window (49 taps: accumulated tap by tap)
+_conv("conv2d_depthwise_5x5_dil", (1, 4, 9, 10), (4, 1, 5, 5), group=4, dilations=[2, 2], pads=[4, 4, 4, 4])
+_conv("conv2d_depthwise_mult_asym", (2, 3, 7, 6), (6, 1, 3, 3), bias=False, group=3, pads=[1, 0, 2, 1])
+_conv("conv2d_depthwise_7x7", (1, 4, 10, 10), (4, 1, 7, 7), group=4, pads=[3, 3, 3, 3])
 _conv("conv2d_1x1", (2, 8, 5, 5), (16, 8, 1, 1))
 _conv("conv2d_7x7_s2", (1, 3, 32, 32), (8, 3, 7, 7), strides=[2, 2], pads=[3, 3, 3, 3])
 _conv("conv2d_auto_same_upper", (1, 2, 7, 7), (3, 2, 4, 4), auto_pad="SAME_UPPER")

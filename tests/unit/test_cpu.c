@@ -1079,6 +1079,39 @@ Test(cpu, odd_width_vector_loop_splits_in_powers_of_two) {
     dlc_loop_func_free(f);
 }
 
+/* A vector loop's stride-2 loads (a strided convolution's input row) are contiguous masked
+ * loads and shuffles, not gathers; the last lane reads the buffer's last element. */
+Test(cpu, strided_vector_loads_shuffle) {
+    enum { W = 16 };
+    dlc_loop_func *f = dlc_loop_func_new("pairs");
+    int x = dlc_loop_add_buffer(f, "x", DLC_BUF_INPUT, DLC_F32, 1, (int64_t[]){2 * W});
+    int y = dlc_loop_add_buffer(f, "y", DLC_BUF_OUTPUT, DLC_F32, 1, (int64_t[]){W});
+    int j = dlc_loop_add_var(f, "j");
+    dlc_expr *v = dlc_expr_binary(DLC_BIN_SUB, ldv(f, x, 1, dlc_expr_mul_i(V(j), 2)),
+                                  ldv(f, x, 1, dlc_expr_add_i(dlc_expr_mul_i(V(j), 2), 1)));
+    dlc_stmt *l = loop(j, 0, W, stv(y, v, DLC_REDUCE_NONE, 1, V(j)));
+    l->loop.attrs |= DLC_LOOP_PARALLEL;
+    l->loop.unroll = W;
+    dlc_block_push(&f->body, l);
+    char *ll = out_path("pairs.ll");
+    dlc_compile_options opts = {.opt_level = 0, .entry_name = "pairs"};
+    dlc_error err = {0};
+    const dlc_backend *be = dlc_cpu_backend();
+    cr_assert_eq(be->emit(be, f, "llvm-unopt", &opts, ll, &err), 0, "%s", err.msg);
+    cr_assert(file_contains(ll, "llvm.masked.load.v32f32"));
+    cr_assert(file_contains(ll, "shufflevector"));
+    cr_assert_not(file_contains(ll, "masked.gather"));
+    free(ll);
+    dlc_tensor *in[1] = {tensor(DLC_F32, 1, (int64_t[]){2 * W})}, *out[1] = {tensor(DLC_F32, 1, (int64_t[]){W})};
+    dlc_tensor_fill_random(in[0], 9);
+    jit_run(f, in, out);
+    const float *X = in[0]->data, *Y = out[0]->data;
+    for (int q = 0; q < W; q++) cr_assert_eq(Y[q], X[2 * q] - X[2 * q + 1], "y[%d]", q);
+    free_all(in, 1);
+    free_all(out, 1);
+    dlc_loop_func_free(f);
+}
+
 /* A register block's copy-out into a buffer strided along the block's columns (an NCHW
  * output) is transposed in registers and stored a column at a time: 8 rows as 8-lane
  * vectors, 7 rows padded to 8 with masked loads and stores (no scatter, and nothing read or
@@ -1167,6 +1200,33 @@ Test(cpu, short_loop_hints) {
             float want = b >= 1 ? X[a * W + b - 1] + 1.0f : 0.0f;
             cr_assert_eq(Y[a * W + b], want, "y[%d,%d]", a, b);
         }
+    free_all(in, 1);
+    free_all(out, 1);
+    dlc_loop_func_free(f);
+}
+
+/* An innermost loop whose every access moves down a column (a depthwise convolution's border
+ * column) is not vectorised: it would be gathers and scatters only. */
+Test(cpu, column_loop_stays_scalar) {
+    enum { H = 54, W = 56 };
+    dlc_loop_func *f = dlc_loop_func_new("col");
+    int x = dlc_loop_add_buffer(f, "x", DLC_BUF_INPUT, DLC_F32, 2, (int64_t[]){H, W});
+    int y = dlc_loop_add_buffer(f, "y", DLC_BUF_OUTPUT, DLC_F32, 2, (int64_t[]){H, W});
+    int i = dlc_loop_add_var(f, "i");
+    dlc_expr *sum = dlc_expr_binary(DLC_BIN_ADD, ldv(f, x, 2, V(i), dlc_expr_index(0)), ldv(f, x, 2, V(i), dlc_expr_index(1)));
+    dlc_block_push(&f->body, loop(i, 0, H, stv(y, sum, DLC_REDUCE_NONE, 2, V(i), dlc_expr_index(0))));
+    char *ll = out_path("col.ll");
+    dlc_compile_options opts = {.opt_level = 3, .entry_name = "col"};
+    dlc_error err = {0};
+    const dlc_backend *be = dlc_cpu_backend();
+    cr_assert_eq(be->emit(be, f, "llvm-unopt", &opts, ll, &err), 0, "%s", err.msg);
+    cr_assert(file_contains(ll, "!\"llvm.loop.vectorize.enable\", i1 false}"));
+    free(ll);
+    dlc_tensor *in[1] = {tensor(DLC_F32, 2, (int64_t[]){H, W})}, *out[1] = {tensor(DLC_F32, 2, (int64_t[]){H, W})};
+    dlc_tensor_fill_random(in[0], 3);
+    jit_run(f, in, out);
+    const float *X = in[0]->data, *Y = out[0]->data;
+    for (int a = 0; a < H; a++) cr_assert_eq(Y[a * W], X[a * W] + X[a * W + 1], "y[%d,0]", a);
     free_all(in, 1);
     free_all(out, 1);
     dlc_loop_func_free(f);
