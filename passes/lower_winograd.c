@@ -57,6 +57,14 @@ static void temp_index(dlc_expr **idx, int xi, int vch, const dlc_expr *t) {
     idx[2] = dlc_expr_clone(t);
 }
 
+/* Opens the loops over the images, the channels ch and the rows of tiles of a transform. */
+static void tile_rows(dlc_lw_ctx *c, dlc_lw_nest *ns, int64_t N, int64_t CH, const char *ch, int64_t TH,
+                      int *vn, int *vch, int *vty) {
+    *vn = dlc_lw_nest_for(c, ns, N, DLC_LOOP_PARALLEL, "n");
+    *vch = dlc_lw_nest_for(c, ns, CH, DLC_LOOP_PARALLEL, ch);
+    *vty = dlc_lw_nest_for(c, ns, TH, DLC_LOOP_PARALLEL, "ty");
+}
+
 /* Rows of tiles up to this long are marked unroll(length): the CPU backend emits them as
  * vectors, its stride-2 loads of X as contiguous loads and shuffles (LLVM gathered them). */
 #define WINOGRAD_VECTOR_ROW 64
@@ -67,9 +75,8 @@ static void input_transform(dlc_lw_ctx *c, const dlc_node *n, int vbuf, int64_t 
                             int64_t TH, int64_t TW) {
     dlc_lw_nest ns;
     dlc_lw_nest_init(&ns);
-    int vn = dlc_lw_nest_for(c, &ns, N, DLC_LOOP_PARALLEL, "n");
-    int vc = dlc_lw_nest_for(c, &ns, C, DLC_LOOP_PARALLEL, "c");
-    int vty = dlc_lw_nest_for(c, &ns, TH, DLC_LOOP_PARALLEL, "ty");
+    int vn, vc, vty;
+    tile_rows(c, &ns, N, C, "c", TH, &vn, &vc, &vty);
     int xi = dlc_lw_in_id(n, 0);
     for (int a = 0; a < 4; a++)
         for (int b = 0; b < 4; b++) {
@@ -124,9 +131,8 @@ static void output_transform(dlc_lw_ctx *c, const dlc_node *n, int mbuf, int64_t
                              int64_t TH, int64_t TW) {
     dlc_lw_nest ns;
     dlc_lw_nest_init(&ns);
-    int vn = dlc_lw_nest_for(c, &ns, N, DLC_LOOP_PARALLEL, "n");
-    int vk = dlc_lw_nest_for(c, &ns, K, DLC_LOOP_PARALLEL, "k");
-    int vty = dlc_lw_nest_for(c, &ns, TH, DLC_LOOP_PARALLEL, "ty");
+    int vn, vk, vty;
+    tile_rows(c, &ns, N, K, "k", TH, &vn, &vk, &vty);
     int vtx = dlc_lw_nest_for(c, &ns, TW, DLC_LOOP_PARALLEL, "tx");
     dlc_expr *t = tile_index(vn, vty, vtx, TH, TW);
     int bias = dlc_lw_in_id(n, 2), yi = dlc_lw_out_id(n, 0);

@@ -160,14 +160,34 @@ static bool overwrites_all(const dlc_loop_func *f, const dlc_stmt *s, int b) {
     return true;
 }
 
+typedef struct load_of {
+    int buf;
+    bool seen;
+} load_of;
+
+static void note_load_of(dlc_expr *e, void *user) {
+    load_of *l = user;
+    if (e->kind == DLC_EXPR_LOAD && e->load.buf == l->buf) l->seen = true;
+}
+
+/* (a += reads its element too) */
+static void note_update_of(dlc_stmt *s, void *user) {
+    load_of *l = user;
+    if (s->kind == DLC_STMT_STORE && s->store.buf == l->buf && s->store.reduce != DLC_REDUCE_NONE) l->seen = true;
+}
+
 /* What overwrites_all cannot see, isl can: nest s writes every element of b (a tiled
  * initialisation, point loops bounded by their tile loop) and reads none before writing it
  * (an accumulation after its own initialisation). An isl failure keeps the fill. */
+
 static bool writes_cover(const dlc_loop_func *f, dlc_stmt *s, int b) {
     dlc_error e = {0};
     dlc_poly *p = dlc_poly_extract_stmt(f, s, &e);
     int r = p ? dlc_poly_writes_cover(p, b, &e) : -1;
-    if (r == 1) r = dlc_poly_flow_within(p, b, 0, &e);
+    load_of l = {b, false};
+    if (r == 1) dlc_stmt_walk(s, note_update_of, note_load_of, &l);
+    /* (a nest that never reads b, a transform writing its temporary, needs no flow check) */
+    if (r == 1 && l.seen) r = dlc_poly_flow_within(p, b, 0, &e);
     dlc_poly_free(p);
     return r == 1;
 }
