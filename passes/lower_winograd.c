@@ -2,7 +2,7 @@
  * already transformed to U[16, K, C], see conv_layout.c). Three nests through two temporaries,
  * with T = N * (OH/2) * (OW/2) output tiles, t = (n*OH/2 + ty)*OW/2 + tx:
  *
- *   input transform, for n, c, ty, tx (parallel):
+ *   input transform, for n, c, ty (parallel), a row over tx for each (a, b):
  *     V[4a+b, c, t] = (B^T d B)[a, b],  d = X[n, c, 2ty .. 2ty+3, 2tx .. 2tx+3]
  *   products, for xi, k (parallel):  M[xi, k, t] = 0;  for c: for t: M[xi, k, t] += U[xi, k, c] * V[xi, c, t]
  *   output transform, for n, k, ty, tx (parallel):

@@ -179,7 +179,6 @@ static void note_update_of(dlc_stmt *s, void *user) {
 /* What overwrites_all cannot see, isl can: nest s writes every element of b (a tiled
  * initialisation, point loops bounded by their tile loop) and reads none before writing it
  * (an accumulation after its own initialisation). An isl failure keeps the fill. */
-
 static bool writes_cover(const dlc_loop_func *f, dlc_stmt *s, int b) {
     dlc_error e = {0};
     dlc_poly *p = dlc_poly_extract_stmt(f, s, &e);
