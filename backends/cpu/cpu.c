@@ -118,12 +118,12 @@ static int optimize_whole(LLVMModuleRef mod, LLVMTargetMachineRef tm, int opt_le
 /* ---- optimisation split across threads ----
  *
  * LLVM's pipeline runs on one module in one thread; on ResNet-18 it took about a third of the
- * compile time (1.8 s; split in two, 0.5 s). The outlined loop nests (dlc_model.parN) are independent functions, so the
- * module is cut in parts of about equal size: each part keeps its own functions' bodies and
- * declares the rest (and the constants, which part 0 keeps), is optimised in its own thread
- * and LLVM context (a bitcode round trip moves it there and back), and the optimised parts are
- * linked back into one module. Symbols the parts share are external (hidden) for the split
- * and get their own linkage back afterwards. */
+ * compile time (1.8 s; split in two, 0.5 s). The outlined loop nests (dlc_model.parN) are
+ * independent functions, so the module is cut in parts of about equal size: each part keeps
+ * its own functions' bodies and declares the rest (and the large constants, which part 0
+ * keeps), is optimised in its own thread and LLVM context (a bitcode round trip moves it there
+ * and back), and the optimised parts are linked back into one module. Symbols the parts share
+ * are external (hidden) for the split and get their own linkage back afterwards. */
 
 #define SPLIT_MAX_PARTS 4
 /* Modules with fewer instructions than this stay whole (the split costs a bitcode round trip). */
