@@ -154,6 +154,12 @@ static dlc_stmt *dw_store(const dw_ctx *w, const int *ov, dlc_expr *v) {
     return dlc_stmt_store(w->yi, yidx, 2 + w->cg->s, v, DLC_REDUCE_ADD);
 }
 
+/* The output loop variables read like the output's axes: i, j, k. */
+static const char *output_var_name(int d) {
+    static const char *const names[] = {"i", "j", "k"};
+    return names[d % 3];
+}
+
 /* The output loop of dim d over [lo, hi) and, with a kernel variable kv, only the positions
  * whose tap o - p + k*d lies inside X: max(lo, p - k*d) to min(hi, S + p - k*d), each side
  * bounded only where some tap can leave. */
@@ -168,8 +174,7 @@ static int dw_range_for(const dw_ctx *w, dlc_lw_nest *ns, int d, int kv, int64_t
         ehi = dlc_expr_binary(DLC_BIN_MIN, ehi,
                               dlc_expr_binary(DLC_BIN_SUB, dlc_expr_index(w->S[d] + cg->pb[d]),
                                               dlc_expr_mul_i(dlc_lw_v(kv), cg->dil[d])));
-    static const char *const names[] = {"i", "j", "k"};
-    return dlc_lw_nest_for_range(w->c, ns, elo, ehi, DLC_LOOP_PARALLEL, names[d % 3]);
+    return dlc_lw_nest_for_range(w->c, ns, elo, ehi, DLC_LOOP_PARALLEL, output_var_name(d));
 }
 
 /* The outputs in the box [lo, hi) tap by tap: for k...: for o... (bounded). */
@@ -204,12 +209,10 @@ static void dw_box_assign(const dw_ctx *w, const int64_t *lo, const int64_t *hi,
     dlc_lw_nest ns;
     dlc_lw_nest_init(&ns);
     int ov[DLC_MAX_RANK];
-    for (int d = 0; d < s; d++) {
-        static const char *const names[] = {"i", "j", "k"};
+    for (int d = 0; d < s; d++)
         ov[d] = hi[d] - lo[d] > 1 ? dlc_lw_nest_for_range(w->c, &ns, dlc_expr_index(lo[d]), dlc_expr_index(hi[d]),
-                                                          DLC_LOOP_PARALLEL, names[d % 3])
+                                                          DLC_LOOP_PARALLEL, output_var_name(d))
                                   : -1;
-    }
     dlc_expr *sum = init ? dlc_expr_clone(init) : NULL;
     int64_t kc[DLC_MAX_RANK] = {0};
     for (;;) {
@@ -280,7 +283,7 @@ static bool dw_assignable(const dw_ctx *w) {
     return taps <= DW_MAX_INLINE_TAPS;
 }
 
-/* Assigns a unit-stride depthwise convolution's every output once, Y = init + its taps: the
+/* Assigns a depthwise convolution's every output once, Y = init + its taps: the
  * product of each dim's segments (dw_segments) as boxes, the interior with all taps, each
  * border box with the taps inside X. No initialising pass and no read of Y: every output is
  * stored once, final, so fuse-epilogues can compute the activation in the same statements. */

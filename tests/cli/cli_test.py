@@ -10,7 +10,7 @@ Cases:
   ir_dump      --print-ir-after-all shows graph IR and loop IR after every pass, and each dump
                parses back through `dlc opt` to the identical text; --time-passes times them
   aot          `dlc compile -o model.o` + model.h linked into a C program gives the same
-               outputs as `dlc run`
+               outputs as `dlc run`; an object optimised in parts defines only its entry
 """
 import argparse
 import os
@@ -209,6 +209,27 @@ def case_aot(a):
     check(aot.shape == jit.shape and np.array_equal(aot, jit), f"AOT {aot} != JIT {jit}")
     check(abs(float(aot.sum()) - 1.0) < 1e-4, f"softmax output does not sum to 1: {aot}")
     print(f"ok   AOT object linked into a C program matches dlc run exactly: {aot.ravel()[:4]}...")
+    # A module large enough for the CPU backend to optimise it in parts (18 conv layers:
+    # above 20000 instructions), whose shared symbols are made external for the split: the
+    # object must still define only its entry point, so that two models link into one program.
+    r = np.random.default_rng(0)
+    nodes, inits, prev = [], [], "x"
+    for i in range(18):
+        inits.append(numpy_helper.from_array((r.standard_normal((16, 16, 3, 3)) * 0.1).astype(np.float32), f"w{i}"))
+        nodes += [helper.make_node("Conv", [prev, f"w{i}"], [f"c{i}"], pads=[1, 1, 1, 1]),
+                  helper.make_node("Relu", [f"c{i}"], [f"y{i}"])]
+        prev = f"y{i}"
+    big = save(tiny_model([helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 8, 8])], nodes,
+                          [helper.make_tensor_value_info(prev, TensorProto.FLOAT, [1, 16, 8, 8])], inits),
+               os.path.join(w, "chain.onnx"))
+    bobj = os.path.join(w, "chain.o")
+    r = run([a.dlc, "compile", big, "-o", bobj, "--entry", "chain_model"])
+    check(r.returncode == 0, f"compile chain: {r.stderr}")
+    nm = run(["nm", "-g", "--defined-only", bobj])
+    check(nm.returncode == 0, f"nm: {nm.stderr}")
+    syms = sorted(line.split()[-1] for line in nm.stdout.splitlines() if line.strip())
+    check(syms == ["chain_model"], f"the object defines global symbols {syms}, expected only chain_model")
+    print("ok   a module optimised in parts defines only its entry point")
 
 
 def case_plugin(a):
