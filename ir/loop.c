@@ -33,14 +33,14 @@ static void block_clone_into(dlc_block *dst, const dlc_block *src) {
     for (size_t i = 0; i < src->len; i++) dlc_block_push(dst, dlc_stmt_clone(src->stmts[i]));
 }
 
-dlc_loop_func *dlc_loop_func_clone(const dlc_loop_func *f) {
+dlc_loop_func *dlc_loop_func_clone_decls(const dlc_loop_func *f) {
     dlc_loop_func *c = dlc_loop_func_new(f->name);
     c->bufs = dlc_xcalloc((size_t)f->nbufs + 1, sizeof *c->bufs);
     c->nbufs = c->cap_bufs = f->nbufs;
     for (int i = 0; i < f->nbufs; i++) {
         c->bufs[i] = f->bufs[i];
         c->bufs[i].name = dlc_xstrdup(f->bufs[i].name);
-        c->bufs[i].data = f->bufs[i].data ? dlc_tensor_copy(f->bufs[i].data) : NULL;
+        c->bufs[i].data = NULL;
     }
     c->vars = dlc_xcalloc((size_t)f->nvars + 1, sizeof *c->vars);
     c->nvars = c->cap_vars = f->nvars;
@@ -51,6 +51,13 @@ dlc_loop_func *dlc_loop_func_clone(const dlc_loop_func *f) {
     c->outputs = dlc_xmalloc(sizeof(int) * ((size_t)f->noutputs + 1));
     memcpy(c->outputs, f->outputs, sizeof(int) * (size_t)f->noutputs);
     c->noutputs = f->noutputs;
+    return c;
+}
+
+dlc_loop_func *dlc_loop_func_clone(const dlc_loop_func *f) {
+    dlc_loop_func *c = dlc_loop_func_clone_decls(f);
+    for (int i = 0; i < f->nbufs; i++)
+        if (f->bufs[i].data) c->bufs[i].data = dlc_tensor_copy(f->bufs[i].data);
     block_clone_into(&c->body, &f->body);
     return c;
 }

@@ -232,6 +232,9 @@ typedef struct dlc_loop_func {
 dlc_loop_func *dlc_loop_func_new(const char *name);
 void dlc_loop_func_free(dlc_loop_func *f);
 dlc_loop_func *dlc_loop_func_clone(const dlc_loop_func *f);
+/* A new function with f's name, signature, buffers and variables (same indices), but an empty
+ * body and no constant data: for work on one nest of f apart from f (another thread). */
+dlc_loop_func *dlc_loop_func_clone_decls(const dlc_loop_func *f);
 
 /* Adds a buffer (INPUT/OUTPUT also append to f->inputs/outputs); returns its index. */
 int dlc_loop_add_buffer(dlc_loop_func *f, const char *name, dlc_buf_kind kind, dlc_dtype dtype,

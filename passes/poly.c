@@ -1993,12 +1993,13 @@ static void names_of_stmt(dlc_stmt *s, void *user) {
 }
 
 /* Renames in place: buffer b becomes bufmap[b]; variable v becomes varmap[v], and a loop
- * whose variable has no entry (-1) gets a fresh variable of f (when f is given); origin
- * from[k] becomes to[k]. */
+ * whose variable has no entry (-1) gets a fresh variable of f (when f is given), named after
+ * src's variable v; origin from[k] becomes to[k]. */
 typedef struct renaming {
     const int *bufmap;
     int *varmap;
     dlc_loop_func *f;
+    const dlc_loop_func *src;
     const str_vec *from, *to;
 } renaming;
 
@@ -2020,7 +2021,7 @@ static void rename_stmt(dlc_stmt *s, void *user) {
     int v = s->loop.var;
     if (r->varmap[v] < 0 && r->f) {
         /* the hint without its _N suffix: c_57 -> c */
-        char *hint = dlc_xstrdup(r->f->vars[v]);
+        char *hint = dlc_xstrdup(r->src->vars[v]);
         char *us = strrchr(hint, '_');
         if (us && us != hint && us[1] && strspn(us + 1, "0123456789") == strlen(us + 1)) *us = '\0';
         r->varmap[v] = dlc_loop_add_var(r->f, hint);
@@ -2054,7 +2055,7 @@ static char *nest_shape(const dlc_loop_func *f, const dlc_stmt *s, int_vec *bufs
         dlc_vec_push(&canon, onames[i]);
     }
     dlc_stmt *c = dlc_stmt_clone(s);
-    renaming r = {bufmap, varmap, NULL, origins, &canon};
+    renaming r = {bufmap, varmap, NULL, NULL, origins, &canon};
     dlc_stmt_walk(c, rename_stmt, rename_expr, &r);
     dlc_block_push(&g->body, c);
     char *text = dlc_loop_print(g, NULL);
@@ -2094,7 +2095,7 @@ static void reuse_shape(dlc_loop_func *f, const shape_entry *e, const shape_entr
     int nv = f->nvars;
     int *varmap = dlc_xmalloc(sizeof(int) * ((size_t)nv + 1));
     for (int v = 0; v < nv; v++) varmap[v] = -1;
-    renaming r = {bufmap, varmap, f, &e->origins, &nest->origins};
+    renaming r = {bufmap, varmap, f, f, &e->origins, &nest->origins};
     for (size_t k = 0; k < e->out.len; k++) {
         dlc_stmt *c = dlc_stmt_clone(e->out.stmts[k]);
         dlc_stmt_walk(c, rename_stmt, rename_expr, &r);
@@ -2104,64 +2105,142 @@ static void reuse_shape(dlc_loop_func *f, const shape_entry *e, const shape_entr
     free(varmap);
 }
 
+/* isl's work on one nest shape, done apart from f so that shapes run in parallel: g holds f's
+ * buffers and variables and the nest; isl's loops come back in g, their new variables after
+ * f's. */
+typedef struct tile_job {
+    dlc_loop_func *g;
+    const dlc_pass_options *opts;
+    int fvars;  /* f's variables when g was made: g's from there on are isl's */
+    int64_t work;
+    bool kept; /* a contraction was blocked: g's body is the result */
+    int rc;
+    dlc_error err;
+} tile_job;
+
+static void run_tile_job(void *user, int k) {
+    tile_job *j = ((tile_job **)user)[k];
+    dlc_poly *p = dlc_poly_extract(j->g, &j->err);
+    int rc = p ? 0 : -1;
+    if (rc == 0) rc = dlc_poly_schedule(p, "none", &j->err);
+    if (rc == 0) rc = tile_with_options(p, j->opts, &j->err);
+    bool keep = rc == 0 && p->register_tiled > 0;
+    if (keep) rc = mark_parallel(p, &j->err);
+    if (keep && rc == 0) rc = dlc_poly_rebuild(p, j->g, &j->err);
+    dlc_poly_free(p);
+    j->kept = keep && rc == 0;
+    j->rc = rc;
+}
+
+static int by_work_desc(const void *a, const void *b) {
+    const tile_job *x = *(tile_job *const *)a, *y = *(tile_job *const *)b;
+    return x->work < y->work ? 1 : x->work > y->work ? -1 : 0;
+}
+
 int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
-    dlc_block orig = f->body, out = {0};
-    f->body = (dlc_block){0};
+    size_t n = f->body.len;
+    /* shape[i]: the index in shapes of nest i's shape, or -1 (the nest stays as it is);
+     * nests[i]: its buffers and origins */
+    int *shape = dlc_xcalloc(n + 1, sizeof(int));
+    shape_entry *nests = dlc_xcalloc(n + 1, sizeof *nests);
     DLC_VEC(shape_entry) shapes = {0};
-    int rc = 0;
-    for (size_t i = 0; i < orig.len; i++) {
-        dlc_stmt *s = orig.stmts[i];
-        orig.stmts[i] = NULL;
-        if (rc != 0) {
-            dlc_stmt_free(s);
-            continue;
-        }
-        bool forced = opts && opts->register_tile_set; /* --register-tile: every size */
-        if (!has_reduction(s) || (!forced && nest_work(s) < (1LL << 20))) {
-            dlc_block_push(&out, s);
-            continue;
-        }
-        shape_entry e = {0};
-        e.shape = nest_shape(f, s, &e.bufs, &e.origins);
-        for (size_t k = 0; k < e.origins.len; k++) e.origins.data[k] = dlc_xstrdup(e.origins.data[k]);
+    DLC_VEC(tile_job *) jobs = {0}; /* (one per shape, same index) */
+    bool forced = opts && opts->register_tile_set; /* --register-tile: every size */
+    for (size_t i = 0; i < n; i++) {
+        dlc_stmt *s = f->body.stmts[i];
+        shape[i] = -1;
+        if (!has_reduction(s) || (!forced && nest_work(s) < (1LL << 20))) continue;
+        char *text = nest_shape(f, s, &nests[i].bufs, &nests[i].origins);
         size_t hit = 0;
-        while (hit < shapes.len && strcmp(shapes.data[hit].shape, e.shape) != 0) hit++;
+        while (hit < shapes.len && strcmp(shapes.data[hit].shape, text) != 0) hit++;
+        shape[i] = (int)hit;
         if (hit < shapes.len) {
-            if (shapes.data[hit].kept)
-                reuse_shape(f, &shapes.data[hit], &e, &out);
-            else
-                dlc_block_push(&out, dlc_stmt_clone(s));
-            dlc_stmt_free(s);
-            free_shape(&e);
+            free(text);
             continue;
         }
-        dlc_block_push(&f->body, dlc_stmt_clone(s));
-        dlc_poly *p = dlc_poly_extract(f, err);
-        rc = p ? 0 : -1;
-        if (rc == 0) rc = dlc_poly_schedule(p, "none", err);
-        if (rc == 0) rc = tile_with_options(p, opts, err);
-        bool keep = rc == 0 && p->register_tiled > 0;
-        if (keep) rc = mark_parallel(p, err);
-        if (keep && rc == 0) rc = dlc_poly_rebuild(p, f, err);
-        dlc_poly_free(p);
-        e.kept = keep && rc == 0;
-        if (e.kept) {
-            for (size_t k = 0; k < f->body.len; k++) {
-                dlc_block_push(&e.out, dlc_stmt_clone(f->body.stmts[k]));
-                dlc_block_push(&out, f->body.stmts[k]);
-            }
-            f->body.len = 0;
-            dlc_stmt_free(s);
-        } else {
-            dlc_block_push(&out, s);
-        }
+        shape_entry e = {.shape = text};
+        for (size_t k = 0; k < nests[i].bufs.len; k++) dlc_vec_push(&e.bufs, nests[i].bufs.data[k]);
+        for (size_t k = 0; k < nests[i].origins.len; k++) dlc_vec_push(&e.origins, dlc_xstrdup(nests[i].origins.data[k]));
         dlc_vec_push(&shapes, e);
-        dlc_block_free(&f->body);
-        f->body = (dlc_block){0};
+        tile_job *j = dlc_xcalloc(1, sizeof *j);
+        j->g = dlc_loop_func_clone_decls(f);
+        dlc_block_push(&j->g->body, dlc_stmt_clone(s));
+        j->opts = opts;
+        j->fvars = f->nvars;
+        j->work = nest_work(s);
+        dlc_vec_push(&jobs, j);
     }
+    /* The largest nests first, so that the last job to start is a short one. */
+    tile_job **order = dlc_xcalloc(jobs.len + 1, sizeof *order);
+    memcpy(order, jobs.data, jobs.len * sizeof *order);
+    qsort(order, jobs.len, sizeof *order, by_work_desc);
+    dlc_run_parallel((int)jobs.len, 0, run_tile_job, order);
+    free(order);
+    /* In f's order: the first error; each kept result moved into f (its new variables added
+     * to f, as isl's rebuild would have), then reused, renamed, by the nests of its shape. */
+    int rc = 0;
+    for (size_t k = 0; k < jobs.len && rc == 0; k++) {
+        tile_job *j = jobs.data[k];
+        if (j->rc != 0) {
+            dlc_error_set(err, "%s", j->err.set ? j->err.msg : "isl-tile-contractions failed");
+            rc = -1;
+        }
+    }
+    dlc_block out = {0};
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        dlc_stmt *s = f->body.stmts[i];
+        if (shape[i] < 0) {
+            dlc_block_push(&out, s);
+            f->body.stmts[i] = NULL;
+            continue;
+        }
+        shape_entry *e = &shapes.data[shape[i]];
+        tile_job *j = jobs.data[shape[i]];
+        if (!j->kept) {
+            dlc_block_push(&out, s);
+            f->body.stmts[i] = NULL;
+            continue;
+        }
+        if (j->g) { /* the shape's first nest */
+            int nv = j->g->nvars;
+            int *bufmap = dlc_xmalloc(sizeof(int) * ((size_t)f->nbufs + 1));
+            int *varmap = dlc_xmalloc(sizeof(int) * ((size_t)nv + 1));
+            for (int b = 0; b < f->nbufs; b++) bufmap[b] = b;
+            for (int v = 0; v < nv; v++) varmap[v] = v < j->fvars ? v : -1;
+            str_vec none = {0};
+            renaming r = {bufmap, varmap, f, j->g, &none, &none};
+            e->out = j->g->body;
+            j->g->body = (dlc_block){0};
+            for (size_t k = 0; k < e->out.len; k++) {
+                dlc_stmt_walk(e->out.stmts[k], rename_stmt, rename_expr, &r);
+                dlc_block_push(&out, dlc_stmt_clone(e->out.stmts[k]));
+            }
+            free(bufmap);
+            free(varmap);
+            dlc_loop_func_free(j->g);
+            j->g = NULL;
+        } else {
+            reuse_shape(f, e, &nests[i], &out);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        free(nests[i].bufs.data);
+        free(nests[i].origins.data);
+    }
+    free(nests);
+    for (size_t k = 0; k < jobs.len; k++) {
+        if (jobs.data[k]->g) dlc_loop_func_free(jobs.data[k]->g);
+        free(jobs.data[k]);
+    }
+    free(jobs.data);
     for (size_t k = 0; k < shapes.len; k++) free_shape(&shapes.data[k]);
     free(shapes.data);
-    free(orig.stmts);
+    free(shape);
+    if (rc != 0) {
+        dlc_block_free(&out);
+        return rc;
+    }
+    dlc_block_free(&f->body); /* (the nests replaced by isl's) */
     f->body = out;
-    return rc;
+    return 0;
 }

@@ -1,10 +1,13 @@
 #include "support/support.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 void dlc_error_set(dlc_error *err, const char *fmt, ...) {
     if (!err || err->set) return;
@@ -150,4 +153,39 @@ double dlc_now_seconds(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+int dlc_online_cpus(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}
+
+typedef struct parallel_jobs {
+    atomic_int next;
+    int njobs;
+    void (*fn)(void *user, int job);
+    void *user;
+} parallel_jobs;
+
+static void *parallel_worker(void *arg) {
+    parallel_jobs *pj = arg;
+    for (int j; (j = atomic_fetch_add(&pj->next, 1)) < pj->njobs;) pj->fn(pj->user, j);
+    return NULL;
+}
+
+void dlc_run_parallel(int njobs, int max_threads, void (*fn)(void *user, int job), void *user) {
+    if (njobs <= 0) return;
+    int n = max_threads > 0 ? max_threads : dlc_online_cpus();
+    if (n > njobs) n = njobs;
+    parallel_jobs pj = {.njobs = njobs, .fn = fn, .user = user};
+    atomic_init(&pj.next, 0);
+    pthread_t *th = dlc_xcalloc((size_t)n, sizeof *th);
+    bool *started = dlc_xcalloc((size_t)n, sizeof *started);
+    /* A thread that cannot be created leaves its share to the others (and this one). */
+    for (int t = 1; t < n; t++) started[t] = pthread_create(&th[t], NULL, parallel_worker, &pj) == 0;
+    parallel_worker(&pj);
+    for (int t = 1; t < n; t++)
+        if (started[t]) pthread_join(th[t], NULL);
+    free(th);
+    free(started);
 }

@@ -67,4 +67,13 @@ int dlc_write_file(const char *path, const void *data, size_t size, dlc_error *e
 /* Monotonic wall clock in seconds. */
 double dlc_now_seconds(void);
 
+/* Processors online (at least 1). */
+int dlc_online_cpus(void);
+
+/* Calls fn(user, 0) ... fn(user, njobs - 1), each once, on up to max_threads threads (<= 0:
+ * one per processor online; the caller's thread is one of them). Jobs are taken in index
+ * order as threads come free, so the costliest should come first. Returns when all are done.
+ * fn must be safe to run concurrently with itself on different jobs. */
+void dlc_run_parallel(int njobs, int max_threads, void (*fn)(void *user, int job), void *user);
+
 #endif

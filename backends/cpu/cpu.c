@@ -225,8 +225,8 @@ typedef struct linkage_of {
 
 static int optimize(LLVMModuleRef mod, LLVMTargetMachineRef tm, const dlc_compile_options *opts, dlc_error *err) {
     int level = opts ? opts->opt_level : 3;
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    int nparts = ncpu < 2 ? 1 : ncpu > SPLIT_MAX_PARTS ? SPLIT_MAX_PARTS : (int)ncpu;
+    int ncpu = dlc_online_cpus();
+    int nparts = ncpu > SPLIT_MAX_PARTS ? SPLIT_MAX_PARTS : ncpu;
     /* the defined functions, by size */
     DLC_VEC(LLVMValueRef) fns = {0};
     int64_t total = 0;
@@ -377,13 +377,16 @@ static dlc_backend cpu_backend; /* (defined below) its params: the host's vector
 static LLVMModuleRef build_module(const dlc_loop_func *f, const dlc_compile_options *opts,
                                   LLVMContextRef ctx, LLVMTargetMachineRef tm, bool unopt,
                                   dlc_error *err) {
+    double t0 = dlc_now_seconds();
     LLVMModuleRef mod = dlc_cpu_codegen(f, entry_name(f, opts), cpu_backend.params.vector_bytes, ctx, err);
     if (!mod) return NULL;
+    fprintf(stderr, "codegen %.3f\n", dlc_now_seconds()-t0); t0 = dlc_now_seconds();
     set_target(mod, tm);
     if (!unopt && optimize(mod, tm, opts, err) != 0) {
         LLVMDisposeModule(mod);
         return NULL;
     }
+    fprintf(stderr, "opt %.3f\n", dlc_now_seconds()-t0);
     return mod;
 }
 
@@ -692,11 +695,13 @@ static int cpu_emit(const dlc_backend *be, const dlc_loop_func *f, const char *k
             goto out;
         }
     } else {
+        double t1 = dlc_now_seconds();
         if (LLVMTargetMachineEmitToFile(tm, mod, path, as ? LLVMAssemblyFile : LLVMObjectFile,
                                         &msg)) {
             dlc_error_set(err, "%s: cannot write: %s", path, msg ? msg : "?");
             goto out;
         }
+        fprintf(stderr, "emit %.3f\n", dlc_now_seconds()-t1);
     }
     if (obj) {
         char *hpath = header_path(path);
@@ -738,8 +743,7 @@ static dlc_backend cpu_backend = {
 /* The host's cores and widest vector registers: the code is compiled for the host CPU
  * (make_tm), so tiles, register blocks and packed weights follow its vectors. */
 static void probe_host(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    cpu_backend.params.cores = n > 0 ? (int)n : 1;
+    cpu_backend.params.cores = dlc_online_cpus();
     char *feat = LLVMGetHostCPUFeatures();
     if (feat && strstr(feat, "+avx512f")) cpu_backend.params.vector_bytes = 64;
     LLVMDisposeMessage(feat);

@@ -1,6 +1,8 @@
 /* Runtime: tensors, half-precision conversions, .npy I/O; support: errors and strings. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +150,37 @@ Test(support, error_context_and_strbuf) {
     cr_assert(!dlc_mul_overflow_i64(INT64_MAX / 2, 3, &r));
     cr_assert(dlc_mul_overflow_i64(1 << 20, 1 << 20, &r));
     cr_assert_eq(r, (int64_t)1 << 40);
+}
+
+/* Every job runs once, whatever the thread count (more threads than jobs too), and with
+ * several threads the jobs do run on more than one thread. */
+typedef struct job_log {
+    atomic_int runs[64];
+    atomic_int distinct_threads;
+    pthread_t first;
+    atomic_bool first_set;
+} job_log;
+
+static void log_job(void *user, int k) {
+    job_log *l = user;
+    atomic_fetch_add(&l->runs[k], 1);
+    bool expect = false;
+    if (atomic_compare_exchange_strong(&l->first_set, &expect, true)) l->first = pthread_self();
+    else if (!pthread_equal(l->first, pthread_self())) atomic_store(&l->distinct_threads, 1);
+    usleep(2000); /* long enough for the other threads to take jobs */
+}
+
+Test(support, run_parallel_runs_each_job_once) {
+    cr_assert_geq(dlc_online_cpus(), 1);
+    int threads[] = {1, 2, 3, 100, 0};
+    for (int t = 0; t < 5; t++) {
+        job_log l = {0};
+        dlc_run_parallel(64, threads[t], log_job, &l);
+        for (int k = 0; k < 64; k++) cr_assert_eq(atomic_load(&l.runs[k]), 1, "threads %d job %d", threads[t], k);
+        if (threads[t] == 1) cr_assert_eq(atomic_load(&l.distinct_threads), 0);
+        if (threads[t] >= 2) cr_assert_eq(atomic_load(&l.distinct_threads), 1, "threads %d", threads[t]);
+    }
+    dlc_run_parallel(0, 4, log_job, NULL); /* no jobs: nothing runs */
 }
 
 /* Arenas come back 64-byte aligned, a released one is handed out again to a request it can
