@@ -34,6 +34,10 @@ typedef struct dlc_compile_options {
     const char *cpu;        /* NULL = host */
     /* Appended for the asic backend; other backends ignore it. */
     const char *arch_path;  /* accelerator configuration (JSON); NULL = the built-in default */
+    /* Appended: with --time-passes, a backend may report the wall time of its own phases
+     * (LLVM's optimisation, object emission) here, each once; NULL = nobody asked. */
+    void (*time_phase)(void *user, const char *phase, double seconds);
+    void *time_user;
 } dlc_compile_options;
 
 typedef struct dlc_executable dlc_executable; /* backend-defined */

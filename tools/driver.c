@@ -49,7 +49,8 @@ const char dlc_driver_common_help[] =
     "  --register-tile RxC      isl-tile: block a matrix product's R rows x C columns of\n"
     "                           accumulators in registers (0x0: off; default 2 vectors wide,\n"
     "                           4 rows, 8 with AVX-512)\n"
-    "  --time-passes            print the wall time of each pass (to stderr)\n"
+    "  --time-passes            print the wall time of the import, each pass and the\n"
+    "                           backend's phases (cpu: llvm-optimize, llvm-emit-obj) to stderr\n"
     "  --dump-schedule          print the final loop IR's isl form (domains, accesses,\n"
     "                           dependences, schedule tree) to stderr\n"
     "  --arch FILE              target asic: the accelerator configuration (JSON, see\n"
@@ -193,11 +194,18 @@ const dlc_backend *dlc_driver_backend(const dlc_driver_opts *o) {
     return be;
 }
 
+static void print_phase_time(void *user, const char *phase, double seconds) {
+    (void)user;
+    fprintf(stderr, "# time: %-24s %9.1f ms\n", phase, seconds * 1e3);
+}
+
 dlc_graph *dlc_driver_load(const dlc_driver_opts *o) {
     if (!o->model) dlc_driver_fail("no model given (see --help)");
     dlc_error err = {0};
+    double t0 = dlc_now_seconds();
     dlc_graph *g = dlc_onnx_load(o->model, &err);
     if (!g) dlc_driver_fail_err(&err);
+    if (o->time_passes) print_phase_time(NULL, "onnx-import", dlc_now_seconds() - t0);
     for (size_t i = 0; i < o->binds.len; i++) {
         const char *spec = o->binds.data[i], *eq = strchr(spec, '=');
         char *name = strndup(spec, (size_t)(eq - spec));
@@ -250,6 +258,7 @@ dlc_compile_options dlc_driver_compile_options(const dlc_driver_opts *o) {
     co.threads = o->threads;
     co.entry_name = "dlc_model";
     co.arch_path = o->arch;
+    if (o->time_passes) co.time_phase = print_phase_time;
     return co;
 }
 

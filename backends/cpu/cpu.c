@@ -373,6 +373,13 @@ static const char *entry_name(const dlc_loop_func *f, const dlc_compile_options 
 
 static dlc_backend cpu_backend; /* (defined below) its params: the host's vector width */
 
+/* --time-passes: the time since *since, as phase; *since becomes now. */
+static void report_time(const dlc_compile_options *opts, const char *phase, double *since) {
+    double now = dlc_now_seconds();
+    if (opts && opts->time_phase) opts->time_phase(opts->time_user, phase, now - *since);
+    *since = now;
+}
+
 /* Generates and (unless unopt) optimises f into a new module in ctx. */
 static LLVMModuleRef build_module(const dlc_loop_func *f, const dlc_compile_options *opts,
                                   LLVMContextRef ctx, LLVMTargetMachineRef tm, bool unopt,
@@ -380,13 +387,13 @@ static LLVMModuleRef build_module(const dlc_loop_func *f, const dlc_compile_opti
     double t0 = dlc_now_seconds();
     LLVMModuleRef mod = dlc_cpu_codegen(f, entry_name(f, opts), cpu_backend.params.vector_bytes, ctx, err);
     if (!mod) return NULL;
-    fprintf(stderr, "codegen %.3f\n", dlc_now_seconds()-t0); t0 = dlc_now_seconds();
+    report_time(opts, "llvm-codegen", &t0);
     set_target(mod, tm);
     if (!unopt && optimize(mod, tm, opts, err) != 0) {
         LLVMDisposeModule(mod);
         return NULL;
     }
-    fprintf(stderr, "opt %.3f\n", dlc_now_seconds()-t0);
+    if (!unopt) report_time(opts, "llvm-optimize", &t0);
     return mod;
 }
 
@@ -491,12 +498,14 @@ static dlc_executable *cpu_load(const dlc_backend *be, const dlc_loop_func *f,
         return NULL;
     }
     LLVMOrcExecutorAddress addr = 0;
-    e = LLVMOrcLLJITLookup(exe->jit, &addr, exe->name);
+    double t0 = dlc_now_seconds();
+    e = LLVMOrcLLJITLookup(exe->jit, &addr, exe->name); /* (compiles the module to machine code) */
     if (e) {
         jit_fail(err, "looking up the entry point", e);
         cpu_free_executable(exe);
         return NULL;
     }
+    report_time(opts, "llvm-jit", &t0);
     exe->entry = (int32_t(*)(void **))(uintptr_t)addr;
     return exe;
 
@@ -695,13 +704,13 @@ static int cpu_emit(const dlc_backend *be, const dlc_loop_func *f, const char *k
             goto out;
         }
     } else {
-        double t1 = dlc_now_seconds();
+        double t0 = dlc_now_seconds();
         if (LLVMTargetMachineEmitToFile(tm, mod, path, as ? LLVMAssemblyFile : LLVMObjectFile,
                                         &msg)) {
             dlc_error_set(err, "%s: cannot write: %s", path, msg ? msg : "?");
             goto out;
         }
-        fprintf(stderr, "emit %.3f\n", dlc_now_seconds()-t1);
+        report_time(opts, as ? "llvm-emit-asm" : "llvm-emit-obj", &t0);
     }
     if (obj) {
         char *hpath = header_path(path);

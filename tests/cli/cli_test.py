@@ -180,12 +180,19 @@ def case_ir_dump(a):
     back = run([a.dlc, "opt", "-", "--print-constants"], input=full.stdout)
     check(back.stdout == full.stdout, "full-constant loop IR does not print back identically")
     print("ok   loop IR with all constants printed parses back identically")
-    # --time-passes: one line per pass that ran, in the order they ran
+    # --time-passes: the import, one line per pass that ran, in the order they ran, and (for
+    # an object) the CPU backend's phases after them
     t = run([a.dlc, "compile", model, "--time-passes", "--emit", "loop", "-o", os.devnull])
     timed = re.findall(r"^# time: (\S+) +([0-9.]+) ms$", t.stderr, flags=re.M)
-    check(t.returncode == 0 and [n for n, _ in timed] == passes,
+    check(t.returncode == 0 and [n for n, _ in timed] == ["onnx-import"] + passes,
           f"--time-passes lists {[n for n, _ in timed]}, the passes that ran were {passes}")
-    print(f"ok   --time-passes times the {len(timed)} passes that ran")
+    obj = os.path.join(a.work, "timed.o")
+    t = run([a.dlc, "compile", model, "--time-passes", "-o", obj])
+    timed = [n for n, _ in re.findall(r"^# time: (\S+) +([0-9.]+) ms$", t.stderr, flags=re.M)]
+    backend = ["llvm-codegen", "llvm-optimize", "llvm-emit-obj"]
+    check(t.returncode == 0 and timed[-3:] == backend and timed[0] == "onnx-import",
+          f"--time-passes for an object lists {timed}, want onnx-import first and {backend} last")
+    print(f"ok   --time-passes times the import, the {len(passes)} passes that ran and the backend's phases")
 
 
 def case_aot(a):
