@@ -169,13 +169,11 @@ static int uses(const dlc_stmt *s, int buf) {
     return t.loads + t.stores;
 }
 
-/* isl on nest s alone: q(p, buf) (1, 0, or -1 if isl fails). */
-static int nest_check(const dlc_loop_func *f, dlc_stmt *s, int buf, int (*q)(dlc_poly *, int, dlc_error *)) {
+/* isl on nest s alone: q(p, buf) (1, 0, or -1 if isl fails), remembered in m by the nest's
+ * shape. */
+static int nest_check(dlc_poly_memo *m, const dlc_loop_func *f, dlc_stmt *s, int buf, dlc_poly_query q) {
     dlc_error e = {0};
-    dlc_poly *p = dlc_poly_extract_stmt(f, s, &e);
-    int r = p ? q(p, buf, &e) : -1;
-    dlc_poly_free(p);
-    return r;
+    return dlc_poly_query_nest(m, f, s, buf, q, &e);
 }
 
 /* ---- rewriting ---- */
@@ -331,7 +329,7 @@ static int ew_source(const dlc_loop_func *f, const dlc_stmt *st, int after) {
 }
 
 /* Fuses body statement i (element-wise, b) into the nest that produces t, which it reads. */
-static bool fuse_epilogue(dlc_loop_func *f, size_t i, const dlc_stmt *b, int t) {
+static bool fuse_epilogue(dlc_poly_memo *m, dlc_loop_func *f, size_t i, const dlc_stmt *b, int t) {
     dlc_block *body = &f->body;
     int u = b->store.buf;
     size_t j = i;
@@ -361,9 +359,9 @@ static bool fuse_epilogue(dlc_loop_func *f, size_t i, const dlc_stmt *b, int t) 
     }
     free(reads);
     free(writes);
-    if (!ok || body->stmts[j]->kind != DLC_STMT_FOR || nest_check(f, body->stmts[j], t, dlc_poly_writes_cover) != 1)
+    if (!ok || body->stmts[j]->kind != DLC_STMT_FOR || nest_check(m, f, body->stmts[j], t, dlc_poly_writes_cover) != 1)
         return false;
-    int see = a.loads ? nest_check(f, body->stmts[j], t, dlc_poly_reads_see_entry) : 1;
+    int see = a.loads ? nest_check(m, f, body->stmts[j], t, dlc_poly_reads_see_entry) : 1;
     if (see < 0) return false;
     epi e = {.t = t, .b = b, .keep = see == 0};
     epilogue_block(&body->stmts[j]->loop.body, &e);
@@ -373,21 +371,21 @@ static bool fuse_epilogue(dlc_loop_func *f, size_t i, const dlc_stmt *b, int t) 
 
 /* Fuses body statement i into the producer of one of the temporaries it reads (a residual
  * Add reads two: the convolution's, and the block input that other nests read too). */
-static bool try_epilogue(dlc_loop_func *f, size_t i) {
+static bool try_epilogue(dlc_poly_memo *m, dlc_loop_func *f, size_t i) {
     const dlc_stmt *b = match_ew(f, f->body.stmts[i]);
     if (!b) return false;
     for (int t = ew_source(f, b, -1); t >= 0; t = ew_source(f, b, t))
-        if (fuse_epilogue(f, i, b, t)) return true;
+        if (fuse_epilogue(m, f, i, b, t)) return true;
     return false;
 }
 
 /* Folds body statement i (an initialisation of a temporary) into the next nest that uses it. */
-static bool try_prologue(dlc_loop_func *f, size_t i) {
+static bool try_prologue(dlc_poly_memo *m, dlc_loop_func *f, size_t i) {
     dlc_block *body = &f->body;
     const dlc_stmt *init = match_init(f, body->stmts[i]);
     if (!init) return false;
     int t = init->store.buf;
-    if (f->bufs[t].kind != DLC_BUF_TEMP || nest_check(f, body->stmts[i], t, dlc_poly_writes_cover) != 1) return false;
+    if (f->bufs[t].kind != DLC_BUF_TEMP || nest_check(m, f, body->stmts[i], t, dlc_poly_writes_cover) != 1) return false;
     bool *reads = dlc_xcalloc((size_t)f->nbufs, 1), *writes = dlc_xcalloc((size_t)f->nbufs, 1);
     dlc_expr_walk(init->store.value, touch_expr, &(touch){.buf = -1, .read_bufs = reads});
     bool ok = !reads[t];
@@ -408,7 +406,7 @@ static bool try_prologue(dlc_loop_func *f, size_t i) {
     copy_count cc = {f, t, 0};
     if (ok) dlc_stmt_walk(body->stmts[j], count_copy_in, NULL, &cc);
     if (!ok || cc.n == 0 || touches(body->stmts[j], t, NULL, NULL).loads != cc.n ||
-        nest_check(f, body->stmts[j], t, dlc_poly_reads_see_entry) != 1)
+        nest_check(m, f, body->stmts[j], t, dlc_poly_reads_see_entry) != 1)
         return false;
     pro p = {.t = t, .init = init};
     dlc_stmt_walk(body->stmts[j], prologue_stmt, NULL, &(pro_walk){f, &p});
@@ -419,7 +417,7 @@ static bool try_prologue(dlc_loop_func *f, size_t i) {
         /* the nest no longer reads t and sets all of it: the initialisation is dead (a
          * matrix product's zero fill, a convolution's bias fill: one pass over t fewer) */
         if (touches(body->stmts[j], t, NULL, NULL).loads == 0 &&
-            nest_check(f, body->stmts[j], t, dlc_poly_writes_cover) == 1)
+            nest_check(m, f, body->stmts[j], t, dlc_poly_writes_cover) == 1)
             dlc_block_remove(body, i);
         return true;
     }
@@ -432,9 +430,11 @@ static bool try_prologue(dlc_loop_func *f, size_t i) {
 int dlc_fuse_epilogues(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
     (void)opts;
     if (dlc_loop_verify(f, err) < 0) return -1;
+    dlc_poly_memo *m = dlc_poly_memo_new();
     for (size_t i = 1; i < f->body.len; i++)
-        if (try_epilogue(f, i)) i--; /* the next statement moved to i */
+        if (try_epilogue(m, f, i)) i--; /* the next statement moved to i */
     for (size_t i = 0; i + 1 < f->body.len; i++)
-        if (try_prologue(f, i)) i--;
+        if (try_prologue(m, f, i)) i--;
+    dlc_poly_memo_free(m);
     return dlc_loop_verify(f, err);
 }

@@ -176,19 +176,20 @@ static void note_update_of(dlc_stmt *s, void *user) {
     if (s->kind == DLC_STMT_STORE && s->store.buf == l->buf && s->store.reduce != DLC_REDUCE_NONE) l->seen = true;
 }
 
+static int cover_and_flow_within(dlc_poly *p, int b, dlc_error *err) {
+    int r = dlc_poly_writes_cover(p, b, err);
+    return r == 1 ? dlc_poly_flow_within(p, b, 0, err) : r;
+}
+
 /* What overwrites_all cannot see, isl can: nest s writes every element of b (a tiled
  * initialisation, point loops bounded by their tile loop) and reads none before writing it
  * (an accumulation after its own initialisation). An isl failure keeps the fill. */
-static bool writes_cover(const dlc_loop_func *f, dlc_stmt *s, int b) {
+static bool writes_cover(dlc_poly_memo *m, const dlc_loop_func *f, dlc_stmt *s, int b) {
     dlc_error e = {0};
-    dlc_poly *p = dlc_poly_extract_stmt(f, s, &e);
-    int r = p ? dlc_poly_writes_cover(p, b, &e) : -1;
     load_of l = {b, false};
-    if (r == 1) dlc_stmt_walk(s, note_update_of, note_load_of, &l);
+    dlc_stmt_walk(s, note_update_of, note_load_of, &l);
     /* (a nest that never reads b, a transform writing its temporary, needs no flow check) */
-    if (r == 1 && l.seen) r = dlc_poly_flow_within(p, b, 0, &e);
-    dlc_poly_free(p);
-    return r == 1;
+    return dlc_poly_query_nest(m, f, s, b, l.seen ? cover_and_flow_within : dlc_poly_writes_cover, &e) == 1;
 }
 
 int dlc_plan_memory(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *err) {
@@ -230,16 +231,18 @@ int dlc_plan_memory(dlc_loop_func *f, const dlc_pass_options *opts, dlc_error *e
     int nbody = (int)f->body.len;
     DLC_VEC(dlc_stmt *) before = {0};
     dlc_block body = {0};
+    dlc_poly_memo *m = dlc_poly_memo_new();
     for (int k = 0; k < nbody; k++) {
         before.len = 0;
         for (int q = 0; q < np; q++)
             if (first[ps[q].buf] == k && !overwrites_all(f, f->body.stmts[k], ps[q].buf) &&
-                !writes_cover(f, f->body.stmts[k], ps[q].buf))
+                !writes_cover(m, f, f->body.stmts[k], ps[q].buf))
                 dlc_vec_push(&before, zero_fill(f, ps[q].buf));
         for (size_t j = 0; j < before.len; j++) dlc_block_push(&body, before.data[j]);
         dlc_block_push(&body, f->body.stmts[k]);
     }
     dlc_vec_free(&before);
+    dlc_poly_memo_free(m);
     free(f->body.stmts);
     f->body = body;
     free(ps);

@@ -2071,6 +2071,67 @@ static char *nest_shape(const dlc_loop_func *f, const dlc_stmt *s, int_vec *bufs
     return dlc_strbuf_take(&kinds);
 }
 
+/* ---- remembered queries on single nests ---- */
+
+typedef struct memo_entry {
+    uint64_t hash;
+    char *key; /* the nest's shape, the buffer's place in it, the query */
+    int answer;
+} memo_entry;
+
+struct dlc_poly_memo {
+    DLC_VEC(memo_entry) entries;
+};
+
+dlc_poly_memo *dlc_poly_memo_new(void) { return dlc_xcalloc(1, sizeof(dlc_poly_memo)); }
+
+void dlc_poly_memo_free(dlc_poly_memo *m) {
+    if (!m) return;
+    for (size_t i = 0; i < m->entries.len; i++) free(m->entries.data[i].key);
+    free(m->entries.data);
+    free(m);
+}
+
+size_t dlc_poly_memo_size(const dlc_poly_memo *m) { return m ? m->entries.len : 0; }
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+int dlc_poly_query_nest(dlc_poly_memo *m, const dlc_loop_func *f, dlc_stmt *s, int buf,
+                        dlc_poly_query q, dlc_error *err) {
+    char *key = NULL;
+    uint64_t hash = 0;
+    if (m) {
+        int_vec bufs = {0};
+        str_vec origins = {0};
+        char *shape = nest_shape(f, s, &bufs, &origins);
+        size_t at = 0;
+        while (at < bufs.len && bufs.data[at] != buf) at++;
+        if (at < bufs.len) {
+            /* (a function's address names the query: the same within one run) */
+            key = dlc_xasprintf("%s\nbuffer b%zu, query %p", shape, at, (void *)(uintptr_t)q);
+            hash = fnv1a(key);
+        }
+        free(shape);
+        free(bufs.data);
+        free(origins.data);
+        for (size_t i = 0; key && i < m->entries.len; i++)
+            if (m->entries.data[i].hash == hash && strcmp(m->entries.data[i].key, key) == 0) {
+                free(key);
+                return m->entries.data[i].answer;
+            }
+    }
+    dlc_poly *p = dlc_poly_extract_stmt(f, s, err);
+    int r = p ? q(p, buf, err) : -1;
+    dlc_poly_free(p);
+    if (key && r >= 0) dlc_vec_push(&m->entries, ((memo_entry){hash, key, r}));
+    else free(key);
+    return r;
+}
+
 typedef struct shape_entry {
     char *shape;
     int_vec bufs;     /* the first nest's buffers, in order of first use */

@@ -33,6 +33,21 @@ int dlc_poly_writes_cover(dlc_poly *p, int buf, dlc_error *err);
 /* 1 if no read of buffer buf gets its value from a write in p (every read sees the contents
  * buf had before p's statements ran), 0 if some may, -1 with err set if isl fails. */
 int dlc_poly_reads_see_entry(dlc_poly *p, int buf, dlc_error *err);
+
+/* One of the queries above. */
+typedef int (*dlc_poly_query)(dlc_poly *p, int buf, dlc_error *err);
+/* Answers of queries on single nests, kept by the nest's shape (its text with buffers and
+ * variables numbered in order of first use, and its buffers' kinds, types and dimensions):
+ * a network repeats layer shapes, and the same nest is often asked twice. */
+typedef struct dlc_poly_memo dlc_poly_memo;
+dlc_poly_memo *dlc_poly_memo_new(void);
+void dlc_poly_memo_free(dlc_poly_memo *m);
+/* Answers m holds. */
+size_t dlc_poly_memo_size(const dlc_poly_memo *m);
+/* q on nest s of f alone (dlc_poly_extract_stmt): 1, 0, or -1 with err set if isl fails;
+ * remembered in m (when s uses buf) for nests of the same shape. */
+int dlc_poly_query_nest(dlc_poly_memo *m, const dlc_loop_func *f, dlc_stmt *s, int buf,
+                        dlc_poly_query q, dlc_error *err);
 /* Domains, accesses, dependences (if computed) and the schedule tree, as text. */
 char *dlc_poly_describe(dlc_poly *p);
 /* Replaces p's schedule by one computed by isl's scheduler from the dependences (validity,

@@ -99,3 +99,45 @@ Test(poly, extraction_finds_domains_accesses_and_dependences) {
     free(text);
     dlc_loop_func_free(f);
 }
+
+/* Queries on single nests are remembered by shape: a nest like one asked before (other
+ * buffers and variables, same loops and dimensions) gets the same answer without isl, and
+ * one that differs (a partial write, another buffer of the nest, another query) is asked. */
+Test(poly, memo_answers_nests_of_the_same_shape) {
+    dlc_loop_func *f = parse("func @f(%x: f32[8]) -> (%y: f32[8]) {\n"
+                             "  temp %a : f32[8]\n"
+                             "  temp %b : f32[8]\n"
+                             "  temp %c : f32[8]\n"
+                             "  temp %d : f32[8]\n"
+                             "  for %i = 0 to 8 { %a[%i] = %x[%i] * 2.0:f32 }\n"
+                             "  for %j = 0 to 8 { %b[%j] = %a[%j] * 2.0:f32 }\n"
+                             "  for %k = 0 to 8 { %c[%k] = %b[%k] * 2.0:f32 }\n"
+                             "  for %l = 0 to 7 { %d[%l] = %c[%l] * 2.0:f32 }\n"
+                             "  for %n = 0 to 8 { %y[%n] = %c[%n] + %d[%n] }\n"
+                             "}\n");
+    dlc_poly_memo *m = dlc_poly_memo_new();
+    dlc_error err = {0};
+    int b = dlc_loop_find_buffer(f, "b"), c = dlc_loop_find_buffer(f, "c"), d = dlc_loop_find_buffer(f, "d");
+    dlc_stmt **s = f->body.stmts;
+    cr_assert_eq(dlc_poly_query_nest(m, f, s[1], b, dlc_poly_writes_cover, &err), 1, "%s", err.msg);
+    cr_assert_eq(dlc_poly_memo_size(m), 1);
+    /* same shape (b -> c as a -> b): remembered */
+    cr_assert_eq(dlc_poly_query_nest(m, f, s[2], c, dlc_poly_writes_cover, &err), 1, "%s", err.msg);
+    cr_assert_eq(dlc_poly_memo_size(m), 1);
+    /* reading an input, not a temporary: another shape */
+    int a = dlc_loop_find_buffer(f, "a");
+    cr_assert_eq(dlc_poly_query_nest(m, f, s[0], a, dlc_poly_writes_cover, &err), 1, "%s", err.msg);
+    cr_assert_eq(dlc_poly_memo_size(m), 2);
+    /* 7 of 8 elements: another shape, another answer */
+    cr_assert_eq(dlc_poly_query_nest(m, f, s[3], d, dlc_poly_writes_cover, &err), 0, "%s", err.msg);
+    cr_assert_eq(dlc_poly_memo_size(m), 3);
+    /* the nest's other buffer, and another query, are asked */
+    cr_assert_eq(dlc_poly_query_nest(m, f, s[2], b, dlc_poly_writes_cover, &err), 0, "%s", err.msg);
+    cr_assert_eq(dlc_poly_query_nest(m, f, s[2], b, dlc_poly_reads_see_entry, &err), 1, "%s", err.msg);
+    cr_assert_eq(dlc_poly_memo_size(m), 5);
+    /* a buffer the nest does not use: answered, not remembered */
+    cr_assert_eq(dlc_poly_query_nest(m, f, s[1], d, dlc_poly_writes_cover, &err), 0, "%s", err.msg);
+    cr_assert_eq(dlc_poly_memo_size(m), 5);
+    dlc_poly_memo_free(m);
+    dlc_loop_func_free(f);
+}
