@@ -561,7 +561,7 @@ void dlc_loop_buffer_lifetimes(const dlc_loop_func *f, int *first, int *last) {
 
 dlc_expr *dlc_expr_rewrite(dlc_expr *e, dlc_expr *(*fn)(dlc_expr *e, void *user), void *user) {
     dlc_expr *r = fn(e, user);
-    if (r != e) return r;
+    if (r) return r;
     switch (e->kind) {
     case DLC_EXPR_LOAD:
         for (int i = 0; i < e->load.nidx; i++) e->load.idx[i] = dlc_expr_rewrite(e->load.idx[i], fn, user);
@@ -595,7 +595,7 @@ static dlc_expr *subst_var(dlc_expr *e, void *user) {
                 dlc_expr_free(e);
                 return dlc_expr_clone(sc->to[j]);
             }
-    return e;
+    return NULL;
 }
 
 dlc_expr *dlc_expr_subst(dlc_expr *e, const int *vars, dlc_expr *const *to, int n) {

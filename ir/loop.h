@@ -274,8 +274,10 @@ bool dlc_expr_equal(const dlc_expr *a, const dlc_expr *b);
 /* True if e is quasi-affine in loop variables (see above). */
 bool dlc_expr_is_affine(const dlc_expr *e);
 /* Rewrites e top-down (takes e, gives the result): fn is called on each node; a node it
- * returns in place of the one given (which fn then owns) is not descended into; given back
- * the same node, the walk goes on into its operands and load indices. */
+ * returns takes the given one's place (fn has taken the given one: freed or reused it) and is
+ * not descended into; NULL leaves the node, and the walk goes on into its operands and load
+ * indices. (Not "the same node back": a replacement malloc'd after freeing the node can get
+ * its address, and was then taken for it and rewritten again, without end.) */
 dlc_expr *dlc_expr_rewrite(dlc_expr *e, dlc_expr *(*fn)(dlc_expr *e, void *user), void *user);
 /* e with every variable vars[j] replaced by a copy of to[j] (takes e, gives the result). */
 dlc_expr *dlc_expr_subst(dlc_expr *e, const int *vars, dlc_expr *const *to, int n);

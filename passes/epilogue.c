@@ -83,7 +83,7 @@ static dlc_expr *map_index(dlc_expr *e, void *user) {
             dlc_expr_free(e);
             return dlc_expr_clone(m->to[k]);
         }
-    return e;
+    return NULL;
 }
 
 /* An initialisation's value at the element idx of its buffer: the value with each of the
@@ -186,7 +186,7 @@ typedef struct load_repl {
 
 static dlc_expr *replace_load(dlc_expr *e, void *user) {
     const load_repl *r = user;
-    if (e->kind != DLC_EXPR_LOAD || e->load.buf != r->buf) return e;
+    if (e->kind != DLC_EXPR_LOAD || e->load.buf != r->buf) return NULL;
     dlc_expr_free(e);
     return dlc_expr_clone(r->with);
 }
@@ -251,7 +251,7 @@ typedef struct pro {
 
 static dlc_expr *prologue_load(dlc_expr *x, void *user) {
     const pro *p = user;
-    if (x->kind != DLC_EXPR_LOAD || x->load.buf != p->t) return x;
+    if (x->kind != DLC_EXPR_LOAD || x->load.buf != p->t) return NULL;
     for (int d = 0; d < x->load.nidx; d++) x->load.idx[d] = dlc_expr_rewrite(x->load.idx[d], prologue_load, user);
     dlc_expr *v = init_value_at(p->init, x->load.idx);
     dlc_expr_free(x);

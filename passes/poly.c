@@ -2233,7 +2233,7 @@ int dlc_poly_tile_contractions_pass(dlc_loop_func *f, const dlc_pass_options *op
     }
     /* The largest nests first, so that the last job to start is a short one. */
     tile_job **order = dlc_xcalloc(jobs.len + 1, sizeof *order);
-    memcpy(order, jobs.data, jobs.len * sizeof *order);
+    for (size_t k = 0; k < jobs.len; k++) order[k] = jobs.data[k];
     qsort(order, jobs.len, sizeof *order, by_work_desc);
     dlc_run_parallel((int)jobs.len, 0, run_tile_job, order);
     free(order);

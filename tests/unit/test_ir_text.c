@@ -645,6 +645,35 @@ Test(ir_text, expression_printing_is_minimal) {
     dlc_loop_func_free(f);
 }
 
+/* A variable replaced by an expression of itself (a loop unrolled by 2: i -> i + 1) is
+ * replaced once, everywhere, in indices, values and bounds. */
+Test(ir_text, substitution_by_an_expression_of_the_same_variable) {
+    dlc_error err = {0};
+    dlc_loop_func *f = dlc_loop_parse("func @f(%x: f32[9]) -> (%y: f32[8]) {\n"
+                                      "  for %i = 0 to 8 {\n"
+                                      "    for %j = %i to 8 { %y[%i] = %x[%i + 1] * %x[%j] }\n"
+                                      "  }\n"
+                                      "}\n", "t.dlcl", &err);
+    cr_assert(f, "%s", err.msg);
+    dlc_stmt *loop = f->body.stmts[0], *inner = loop->loop.body.stmts[0];
+    int i = loop->loop.var;
+    for (int round = 0; round < 100; round++) { /* (malloc reuses the freed nodes) */
+        dlc_stmt *c = dlc_stmt_clone(inner);
+        dlc_expr *to = dlc_expr_add_i(dlc_expr_var(i), 1);
+        dlc_stmt_subst(c, &i, &to, 1);
+        dlc_expr_free(to);
+        dlc_block b = {0};
+        dlc_block_push(&b, c);
+        dlc_loop_func *g = dlc_loop_func_clone_decls(f);
+        g->body = b;
+        char *text = dlc_loop_print(g, NULL);
+        cr_assert(strstr(text, "for %j = %i + 1 to 8 {\n    %y[%i + 1] = %x[%i + 1 + 1] * %x[%j]\n"), "%s", text);
+        free(text);
+        dlc_loop_func_free(g);
+    }
+    dlc_loop_func_free(f);
+}
+
 /* ---- errors ---- */
 
 static void expect_loop_error(const char *text, const char *msg) {
