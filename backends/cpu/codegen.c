@@ -449,6 +449,36 @@ static LLVMValueRef nan_max_min(cg *c, bool is_max, LLVMValueRef a, LLVMValueRef
     return LLVMBuildSelect(c->b, any_nan, LLVMBuildFAdd(c->b, a, b, ""), r, "");
 }
 
+/* The value of v if it is an f32/f64 constant, scalar or splat vector. */
+static bool const_splat(LLVMValueRef v, double *out) {
+    if (!LLVMIsConstant(v) || LLVMIsUndef(v) || LLVMIsPoison(v)) return false;
+    LLVMValueRef e = v;
+    LLVMTypeRef ty = LLVMTypeOf(v);
+    if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind) {
+        unsigned n = LLVMGetVectorSize(ty);
+        e = LLVMGetAggregateElement(v, 0);
+        for (unsigned i = 1; e && i < n; i++)
+            if (LLVMGetAggregateElement(v, i) != e) return false; /* (constants are uniqued) */
+    }
+    if (!e || !LLVMIsAConstantFP(e)) return false;
+    LLVMBool loses = 0;
+    *out = LLVMConstRealGetDouble(e, &loses);
+    return true;
+}
+
+/* max(x, k) or min(x, k) for a constant k that is not NaN, with llvm.maximum/minimum's
+ * semantics (a NaN x wins, -0 < +0) in the operand order of x86's maxps/minps (`k > x ? k :
+ * x`: an unordered compare keeps x), so that ReLU and Clip are one instruction each;
+ * llvm.maximum costs a compare and a blend more per vector. max(-0, +0) is made +0 by adding
+ * +0. NULL for min(x, -0), which that order gets wrong for x = +0. */
+static LLVMValueRef max_min_const(cg *c, bool is_max, LLVMValueRef x, LLVMValueRef k, double kv) {
+    if (isnan(kv) || (!is_max && kv == 0 && signbit(kv))) return NULL;
+    LLVMValueRef pick = LLVMBuildFCmp(c->b, is_max ? LLVMRealOGT : LLVMRealOLT, k, x, "");
+    LLVMValueRef r = LLVMBuildSelect(c->b, pick, k, x, "");
+    if (is_max && kv == 0 && !signbit(kv)) r = LLVMBuildFAdd(c->b, r, k, "");
+    return r;
+}
+
 /* a OP b on values of dtype t (already emitted). Shared by binary expressions and
  * reducing stores. */
 static LLVMValueRef arith(cg *c, dlc_binop op, dlc_dtype t, LLVMValueRef a, LLVMValueRef b) {
@@ -470,6 +500,13 @@ static LLVMValueRef arith(cg *c, dlc_binop op, dlc_dtype t, LLVMValueRef a, LLVM
             /* exact, no rounding needed. f16 avoids llvm.maximum: InstCombine narrows it to
              * llvm.maximum.f16, which LLVM 19's x86 backend miscompiles (NaN is lost). */
             if (t == DLC_F16) return nan_max_min(c, op == DLC_BIN_MAX, a, b);
+            if (t == DLC_F32 || t == DLC_F64) {
+                double kv;
+                LLVMValueRef r = NULL;
+                if (const_splat(b, &kv)) r = max_min_const(c, op == DLC_BIN_MAX, a, b, kv);
+                else if (const_splat(a, &kv)) r = max_min_const(c, op == DLC_BIN_MAX, b, a, kv);
+                if (r) return r;
+            }
             return bin_intrinsic(c, op == DLC_BIN_MAX ? "llvm.maximum" : "llvm.minimum", a, b);
         case DLC_BIN_POW: r = bin_intrinsic(c, "llvm.pow", a, b); break;
         case DLC_BIN_EQ: return LLVMBuildFCmp(c->b, LLVMRealOEQ, a, b, "");

@@ -692,6 +692,57 @@ Test(cpu, binary_i16) { run_binary(DLC_I16, int_ops, N_OF(int_ops), 0); }
 Test(cpu, binary_u64) { run_binary(DLC_U64, int_ops, N_OF(int_ops), 0); }
 Test(cpu, binary_bool) { run_binary(DLC_BOOL, bool_ops, N_OF(bool_ops), 0); }
 
+/* max and min against a constant (ReLU, Clip) take x86's maxps/minps operand order instead of
+ * llvm.maximum; they must still let a NaN through and order -0 below +0, on scalars and on
+ * explicit vectors (a loop unrolled whole), with the constant on either side. */
+static void run_max_min_const(dlc_dtype t) {
+    const double xs[16] = {NAN, -INFINITY, -7, -3, -0.0, 0.0, 0.5, 6, 7, INFINITY, -NAN, 1e-30, -1e-30, 5.999, 6.001, -2.5};
+    const double ks[4] = {0.0, -0.0, 6, -3};
+    enum { NX = 16, NK = 4, NOUT = NK * 4 };
+    for (int vecpath = 0; vecpath < 2; vecpath++) {
+        dlc_loop_func *f = dlc_loop_func_new("maxmin");
+        int x = dlc_loop_add_buffer(f, "x", DLC_BUF_INPUT, t, 1, (int64_t[]){NX});
+        int outs[NOUT];
+        for (int o = 0; o < NOUT; o++) {
+            char name[16];
+            snprintf(name, sizeof name, "o%d", o);
+            outs[o] = dlc_loop_add_buffer(f, name, DLC_BUF_OUTPUT, t, 1, (int64_t[]){NX});
+        }
+        for (int o = 0; o < NOUT; o++) {
+            int i = dlc_loop_add_var(f, "i");
+            dlc_expr *k = dlc_expr_const_f(t, ks[o / 4]), *xv = ldv(f, x, 1, V(i));
+            dlc_binop op = (o % 4) < 2 ? DLC_BIN_MAX : DLC_BIN_MIN;
+            dlc_expr *e = (o % 2) ? dlc_expr_binary(op, k, xv) : dlc_expr_binary(op, xv, k);
+            dlc_stmt *l = loop(i, 0, NX, stv(outs[o], e, DLC_REDUCE_NONE, 1, V(i)));
+            if (vecpath) {
+                l->loop.attrs |= DLC_LOOP_PARALLEL;
+                l->loop.unroll = NX;
+            }
+            dlc_block_push(&f->body, l);
+        }
+        dlc_tensor *in[1] = {vec(t, NX)}, *out[NOUT];
+        for (int q = 0; q < NX; q++) dlc_tensor_set_f64(in[0], q, xs[q]);
+        for (int o = 0; o < NOUT; o++) out[o] = vec(t, NX);
+        jit_run(f, in, out);
+        for (int o = 0; o < NOUT; o++)
+            for (int q = 0; q < NX; q++) {
+                double k = ks[o / 4], got = dlc_tensor_get_f64(out[o], q), xq = dlc_tensor_get_f64(in[0], q);
+                double want = (o % 4) < 2 ? max_nan(xq, k) : min_nan(xq, k);
+                bool same = isnan(want) ? isnan(got) : got == want && signbit(got) == signbit(want);
+                cr_assert(same, "%s %s(%s%g, %g) = %g, expected %g (%s path)", dlc_dtype_name(t),
+                          (o % 4) < 2 ? "max" : "min", (o % 2) ? "k, x: " : "", xq, k, got, want,
+                          vecpath ? "vector" : "scalar");
+            }
+        check_interp(f, in, out, 0);
+        free_all(in, 1);
+        free_all(out, NOUT);
+        dlc_loop_func_free(f);
+    }
+}
+
+Test(cpu, max_min_with_a_constant_f32) { run_max_min_const(DLC_F32); }
+Test(cpu, max_min_with_a_constant_f64) { run_max_min_const(DLC_F64); }
+
 /* Integer division by zero is unspecified in compiled code, but must not trap. */
 Test(cpu, int_division_by_zero_does_not_trap) {
     dlc_loop_func *f = dlc_loop_func_new("divz");
