@@ -104,11 +104,16 @@ static int64_t lanes_of(const dlc_pass_options *opts) {
     return opts && opts->vector_bytes > 0 ? opts->vector_bytes / 4 : 8;
 }
 
-/* Output-channel (or column) block for M channels: two vectors of floats if they divide M,
- * else one. */
+/* Output-channel (or column) block for M channels: the register block's columns if
+ * --register-tile gave whole vectors of them (no packing if they do not divide M: a register
+ * block spanning two packed blocks is not unit-stride, and isl-tile then does not block it;
+ * a 4x64 tile of a 320-channel 1x1 convolution ran 40x slower on 32-wide blocks), else two
+ * vectors of floats if they divide M, else one. */
 static int64_t weight_block(int64_t M, const dlc_pass_options *opts) {
     int64_t lanes = lanes_of(opts);
     if (lanes < 1) return 0;
+    if (opts && opts->register_tile_set && opts->register_tile[1] > 0 && opts->register_tile[1] % lanes == 0)
+        return M % opts->register_tile[1] == 0 ? opts->register_tile[1] : 0;
     if (M % (2 * lanes) == 0) return 2 * lanes;
     if (M % lanes == 0) return lanes;
     return 0;

@@ -21,6 +21,10 @@ typedef struct dlc_shape_override {
     int64_t dims[DLC_MAX_RANK];
 } dlc_shape_override;
 
+/* Accumulators of the largest block promote-accumulators keeps in registers (16 AVX-512
+ * vectors of f32); a larger --register-tile would leave its sums in memory. */
+#define DLC_MAX_REGISTER_BLOCK 256
+
 typedef struct dlc_pass_options {
     const dlc_shape_override *shapes;
     int nshapes;
@@ -38,6 +42,7 @@ typedef struct dlc_pass_options {
     int ntile_sizes;
     /* isl-tile: register block rows x columns of a contraction (--register-tile), if set;
      * 0 x 0 turns register tiling off. */
+    /* (R x C at most DLC_MAX_REGISTER_BLOCK) */
     bool register_tile_set;
     int64_t register_tile[2];
     int vector_bytes;

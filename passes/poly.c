@@ -1771,6 +1771,9 @@ static isl_schedule_node *tile_band(isl_schedule_node *node, tile_ctx *t) {
          * and stores them once per block, not once per reduction tile). Its operand panels
          * (a packed weight's K x 2 vectors) stay in L2. */
         if (!t->sizes && t->reg_i > 0 && red[j]) sz = 0;
+        /* nor smaller than a register block's columns (--register-tile 4x64: 32-wide tiles of
+         * a 64-wide packed weight block left no whole block to register-tile) */
+        if (!t->sizes && t->reg_j > sz && sz > 0) sz = t->reg_j;
         if (j < MAX_BAND_MEMBERS && sz > 0) {
             int64_t e = member_extent(node, j);
             /* default sizes: equal tiles (56 rows as 28 + 28, not 32 + 24), so a parallel

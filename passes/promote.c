@@ -33,7 +33,7 @@
 #include "passes/passes.h"
 
 #define MAX_BLOCK_DEPTH 4
-#define MAX_BLOCK_ELEMS 256 /* beyond this the block is not a register block */
+#define MAX_BLOCK_ELEMS DLC_MAX_REGISTER_BLOCK /* beyond this the block is not a register block */
 /* A partial block's loops run at most this many iterations: a full block's columns (two
  * AVX-512 vectors), so the 24 columns left at the edge of a 56-pixel row are a block too.
  * Unpromoted, that edge kept its `+=` stores in memory, and fuse-epilogues could not move the

@@ -48,7 +48,7 @@ const char dlc_driver_common_help[] =
     "                           band (0 = leave that loop whole); default from the target\n"
     "  --register-tile RxC      isl-tile: block a matrix product's R rows x C columns of\n"
     "                           accumulators in registers (0x0: off; default 2 vectors wide,\n"
-    "                           4 rows, 8 with AVX-512)\n"
+    "                           4 rows, 8 with AVX-512; R x C at most 256)\n"
     "  --time-passes            print the wall time of the import, each pass and the\n"
     "                           backend's phases (cpu: llvm-optimize, llvm-emit-obj) to stderr\n"
     "  --dump-schedule          print the final loop IR's isl form (domains, accesses,\n"
@@ -161,6 +161,9 @@ bool dlc_driver_parse_common(dlc_driver_opts *o, int argc, char **argv, int *i) 
         if (sscanf(v, "%lldx%lld%c", &r, &c, &extra) != 2 || r < 0 || c < 0 || r > 64 || c > 256 ||
             (r == 0) != (c == 0))
             dlc_driver_fail("--register-tile: '%s' is not ROWSxCOLS like 4x16 (or 0x0)", v);
+        if (r * c > DLC_MAX_REGISTER_BLOCK)
+            dlc_driver_fail("--register-tile: %lld x %lld accumulators is more than the %d that "
+                            "promote-accumulators keeps in registers", r, c, DLC_MAX_REGISTER_BLOCK);
         o->register_tile_set = true;
         o->register_tile[0] = r;
         o->register_tile[1] = c;
