@@ -53,6 +53,10 @@ typedef struct cg {
     LLVMValueRef vec_override_val;   /* ...this vector (a transposed block column) */
     int vector_bytes;                /* the target's widest SIMD register */
     int vec_valid;                   /* > 0: vector ops use only their first vec_valid lanes */
+    /* vec_expr: loads already emitted for the chunk (strided loads sharing one wide load) */
+    const dlc_expr **vec_done;
+    LLVMValueRef *vec_done_val;
+    int nvec_done;
 } cg;
 
 static void fail(cg *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -1374,11 +1378,109 @@ static LLVMValueRef vec_load(cg *c, int buf, dlc_expr *const *idx, int nidx, int
     return call_intrinsic(c, "llvm.masked.gather", ovl, 2, args, 4);
 }
 
+/* ---- strided loads of one row, loaded once ----
+ *
+ * A stride-2 depthwise window reads each input row at 2j-1, 2j and 2j+1: three strided loads
+ * whose spans overlap. They are loaded as one wide masked load from the first one's start to
+ * the last one's end, and each is a shuffle of it (MobileNetV2's stride-2 rows had three
+ * masked loads of two registers each per row of taps). */
+
+#define VEC_MAX_GROUP 16
+
+/* e = base + constant (base NULL: e is the constant). */
+static void split_const(const dlc_expr *e, const dlc_expr **base, int64_t *k) {
+    *base = e;
+    *k = 0;
+    if (e->kind == DLC_EXPR_CONST) {
+        *base = NULL;
+        *k = e->c.i;
+    } else if (e->kind == DLC_EXPR_BINARY && (e->bin.op == DLC_BIN_ADD || e->bin.op == DLC_BIN_SUB) &&
+               e->bin.b->kind == DLC_EXPR_CONST) {
+        *base = e->bin.a;
+        *k = e->bin.op == DLC_BIN_ADD ? e->bin.b->c.i : -e->bin.b->c.i;
+    }
+}
+
+/* Whether loads a and b differ only by a constant in their last index; *d = b's minus a's. */
+static bool same_row(const dlc_expr *a, const dlc_expr *b, int64_t *d) {
+    if (a->load.buf != b->load.buf || a->load.nidx != b->load.nidx || a->load.nidx < 1) return false;
+    int n = a->load.nidx;
+    for (int i = 0; i < n - 1; i++)
+        if (!dlc_expr_equal(a->load.idx[i], b->load.idx[i])) return false;
+    const dlc_expr *ba, *bb;
+    int64_t ka, kb;
+    split_const(a->load.idx[n - 1], &ba, &ka);
+    split_const(b->load.idx[n - 1], &bb, &kb);
+    if ((ba == NULL) != (bb == NULL) || (ba && !dlc_expr_equal(ba, bb))) return false;
+    *d = kb - ka;
+    return true;
+}
+
+typedef struct strided_loads {
+    const dlc_loop_func *f;
+    int var, lanes;
+    const dlc_expr *loads[VEC_MAX_GROUP];
+    int n;
+} strided_loads;
+
+static void find_strided(dlc_expr *e, void *user) {
+    strided_loads *sl = user;
+    int64_t k;
+    if (e->kind != DLC_EXPR_LOAD || sl->n == VEC_MAX_GROUP ||
+        !access_coef(sl->f, e->load.buf, e->load.idx, e->load.nidx, sl->var, &k) || k < 2 || k > VEC_MAX_STRIDE)
+        return;
+    sl->loads[sl->n++] = e;
+}
+
+/* Emits the chunk's strided loads that share a row with another (see above) into c->vec_done. */
+static void load_strided_rows(cg *c, const dlc_expr *value, int var, LLVMValueRef lo, int lanes) {
+    if (some_lanes(c, lanes)) return;
+    strided_loads sl = {.f = c->f, .var = var, .lanes = lanes};
+    dlc_expr_walk((dlc_expr *)value, find_strided, &sl);
+    bool used[VEC_MAX_GROUP] = {false};
+    for (int i = 0; i < sl.n; i++) {
+        if (used[i]) continue;
+        /* the row of load i: the loads at a constant offset from it, and the first of them */
+        int member[VEC_MAX_GROUP], nm = 0, first = i;
+        int64_t off[VEC_MAX_GROUP], lowest = 0, highest = 0, d;
+        for (int j = i; j < sl.n; j++)
+            if (!used[j] && same_row(sl.loads[i], sl.loads[j], &d)) {
+                member[nm] = j;
+                off[nm++] = d;
+                if (d < lowest) lowest = d, first = j;
+                if (d > highest) highest = d;
+            }
+        int64_t k = 0;
+        access_coef(c->f, sl.loads[i]->load.buf, sl.loads[i]->load.idx, sl.loads[i]->load.nidx, var, &k);
+        int64_t span = highest - lowest + k * (lanes - 1) + 1, wide = 1;
+        while (wide < span) wide *= 2;
+        if (nm < 2 || wide > VEC_MAX_LANES * VEC_MAX_STRIDE) continue;
+        for (int m = 0; m < nm; m++) used[member[m]] = true;
+        LLVMTypeRef wt = LLVMVectorType(c->t_f32, (unsigned)wide);
+        LLVMValueRef mask[VEC_MAX_LANES * VEC_MAX_STRIDE], pick[VEC_MAX_LANES];
+        for (int e = 0; e < wide; e++) mask[e] = LLVMConstInt(c->t_i1, e < span, 0);
+        const dlc_expr *fl = sl.loads[first];
+        LLVMTypeRef ovl[2] = {wt, c->t_ptr};
+        LLVMValueRef args[4] = {lane_addr(c, fl->load.buf, fl->load.idx, fl->load.nidx, var, lo, 0),
+                                LLVMConstInt(c->t_i32, 4, 0), LLVMConstVector(mask, (unsigned)wide), LLVMGetPoison(wt)};
+        LLVMValueRef all = call_intrinsic(c, "llvm.masked.load", ovl, 2, args, 4);
+        for (int m = 0; m < nm; m++) {
+            for (int l = 0; l < lanes; l++)
+                pick[l] = LLVMConstInt(c->t_i32, (unsigned long long)(off[m] - lowest + k * l), 0);
+            c->vec_done[c->nvec_done] = sl.loads[member[m]];
+            c->vec_done_val[c->nvec_done++] =
+                LLVMBuildShuffleVector(c->b, all, LLVMGetPoison(wt), LLVMConstVector(pick, (unsigned)lanes), "");
+        }
+    }
+}
+
 static LLVMValueRef vec_expr(cg *c, const dlc_expr *e, int var, LLVMValueRef lo, int lanes) {
     switch (e->kind) {
     case DLC_EXPR_CONST: return splat(c, fconst(c, DLC_F32, e->c.f), lanes);
     case DLC_EXPR_LOAD:
         if (c->vec_override_val && e->load.buf == c->vec_override_buf) return c->vec_override_val;
+        for (int i = 0; i < c->nvec_done; i++)
+            if (c->vec_done[i] == e) return c->vec_done_val[i];
         return vec_load(c, e->load.buf, e->load.idx, e->load.nidx, var, lo, lanes);
     default: {
         LLVMValueRef a = vec_expr(c, e->bin.a, var, lo, lanes), b = vec_expr(c, e->bin.b, var, lo, lanes);
@@ -1391,7 +1493,14 @@ static LLVMValueRef vec_expr(cg *c, const dlc_expr *e, int var, LLVMValueRef lo,
 static void emit_vector_chunk(cg *c, const dlc_stmt *s, LLVMValueRef lo, int lanes) {
     const dlc_stmt *st = s->loop.body.stmts[0];
     int var = s->loop.var, buf = st->store.buf;
+    const dlc_expr *done[VEC_MAX_GROUP];
+    LLVMValueRef done_val[VEC_MAX_GROUP];
+    c->vec_done = done;
+    c->vec_done_val = done_val;
+    c->nvec_done = 0;
+    load_strided_rows(c, st->store.value, var, lo, lanes);
     LLVMValueRef v = vec_expr(c, st->store.value, var, lo, lanes);
+    c->nvec_done = 0;
     int64_t k = 0;
     access_coef(c->f, buf, st->store.idx, st->store.nidx, var, &k);
     if (st->store.reduce == DLC_REDUCE_ADD)

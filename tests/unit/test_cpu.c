@@ -931,18 +931,22 @@ Test(cpu, select_leaky_relu) {
 
 /* ---------- parallel loops ---------- */
 
-static bool file_contains(const char *path, const char *needle) {
+/* Occurrences of needle in the file at path (0 if it cannot be read). */
+static int file_count(const char *path, const char *needle) {
     size_t size;
     uint8_t *data = dlc_read_file(path, &size, NULL);
-    if (!data) return false;
+    if (!data) return 0;
     char *text = malloc(size + 1);
     memcpy(text, data, size);
     text[size] = 0;
     free(data);
-    bool found = strstr(text, needle) != NULL;
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle)) n++;
     free(text);
-    return found;
+    return n;
 }
+
+static bool file_contains(const char *path, const char *needle) { return file_count(path, needle) > 0; }
 
 static char *out_path(const char *name) {
     char *dir = dlc_xasprintf("%s/tests/cpu_out", DLC_BINARY_DIR);
@@ -1156,6 +1160,46 @@ Test(cpu, strided_vector_loads_shuffle) {
     jit_run(f, in, out);
     const float *X = in[0]->data, *Y = out[0]->data;
     for (int q = 0; q < W; q++) cr_assert_eq(Y[q], X[2 * q] - X[2 * q + 1], "y[%d]", q);
+    free_all(in, 1);
+    free_all(out, 1);
+    dlc_loop_func_free(f);
+}
+
+/* Stride-2 loads of one row at offsets 0, 1 and 2 (a stride-2 3-tap window) are one wide
+ * masked load, from the first tap's start to the last one's end (the buffer's last element),
+ * and a shuffle each. */
+Test(cpu, strided_loads_of_one_row_load_once) {
+    enum { W = 16 };
+    dlc_loop_func *f = dlc_loop_func_new("taps");
+    int x = dlc_loop_add_buffer(f, "x", DLC_BUF_INPUT, DLC_F32, 2, (int64_t[]){2, 2 * W + 1});
+    int y = dlc_loop_add_buffer(f, "y", DLC_BUF_OUTPUT, DLC_F32, 1, (int64_t[]){W});
+    int j = dlc_loop_add_var(f, "j");
+    dlc_expr *v = NULL;
+    for (int t = 0; t < 3; t++) {
+        dlc_expr *tap = dlc_expr_binary(DLC_BIN_MUL, ldv(f, x, 2, dlc_expr_index(1), dlc_expr_add_i(dlc_expr_mul_i(V(j), 2), t)),
+                                        dlc_expr_const_f(DLC_F32, t + 1));
+        v = v ? dlc_expr_binary(DLC_BIN_ADD, v, tap) : tap;
+    }
+    dlc_stmt *l = loop(j, 0, W, stv(y, v, DLC_REDUCE_NONE, 1, V(j)));
+    l->loop.attrs |= DLC_LOOP_PARALLEL;
+    l->loop.unroll = W;
+    dlc_block_push(&f->body, l);
+    char *ll = out_path("taps.ll");
+    dlc_compile_options opts = {.opt_level = 0, .entry_name = "taps"};
+    dlc_error err = {0};
+    const dlc_backend *be = dlc_cpu_backend();
+    cr_assert_eq(be->emit(be, f, "llvm-unopt", &opts, ll, &err), 0, "%s", err.msg);
+    cr_assert_eq(file_count(ll, "@llvm.masked.load.v64f32.p0(ptr %"), 1);
+    cr_assert_eq(file_count(ll, "@llvm.masked.load.v32f32.p0(ptr %"), 0);
+    cr_assert_eq(file_count(ll, "shufflevector <64 x float>"), 3);
+    free(ll);
+    dlc_tensor *in[1] = {tensor(DLC_F32, 2, (int64_t[]){2, 2 * W + 1})}, *out[1] = {tensor(DLC_F32, 1, (int64_t[]){W})};
+    dlc_tensor_fill_random(in[0], 5);
+    jit_run(f, in, out);
+    const float *X = (const float *)in[0]->data + 2 * W + 1, *Y = out[0]->data;
+    for (int q = 0; q < W; q++)
+        cr_assert_float_eq(Y[q], X[2 * q] + X[2 * q + 1] * 2 + X[2 * q + 2] * 3, 1e-5, "y[%d]", q);
+    check_interp(f, in, out, 1e-6);
     free_all(in, 1);
     free_all(out, 1);
     dlc_loop_func_free(f);
