@@ -2139,8 +2139,7 @@ typedef struct shape_entry {
     char *shape;
     int_vec bufs;     /* the first nest's buffers, in order of first use */
     str_vec origins;  /* and the nodes it came from (owned copies) */
-    bool kept;        /* isl's result was kept (a contraction was blocked) */
-    dlc_block out;    /* that result (clones) */
+    dlc_block out;    /* isl's result, if a contraction was blocked */
 } shape_entry;
 
 static void free_shape(shape_entry *e) {
