@@ -414,9 +414,11 @@ static bool try_prologue(dlc_poly_memo *m, dlc_loop_func *f, size_t i) {
     for (size_t k = j + 1; k < body->len && !read_later; k++)
         read_later = touches(body->stmts[k], t, NULL, NULL).loads > 0;
     if (read_later) {
-        /* the nest no longer reads t and sets all of it: the initialisation is dead (a
-         * matrix product's zero fill, a convolution's bias fill: one pass over t fewer) */
-        if (touches(body->stmts[j], t, NULL, NULL).loads == 0 &&
+        /* the nest no longer reads t (no load, no `+=`: an unpromoted edge block's update
+         * reads its element) and sets all of it: the initialisation is dead (a matrix
+         * product's zero fill, a convolution's bias fill: one pass over t fewer) */
+        touch left = touches(body->stmts[j], t, NULL, NULL);
+        if (left.loads == 0 && left.reduce_stores == 0 &&
             nest_check(m, f, body->stmts[j], t, dlc_poly_writes_cover) == 1)
             dlc_block_remove(body, i);
         return true;
