@@ -1336,22 +1336,35 @@ static LLVMValueRef splat(cg *c, LLVMValueRef x, int lanes) {
 /* Strides up to this many elements load contiguously and shuffle (strided_load). */
 #define VEC_MAX_STRIDE 4
 
+/* One contiguous load of the span elements from buf[idx] with the vector variable at lo, its
+ * width rounded up to a power of two (LLVM legalises other widths lane by lane) and masked to
+ * the span (whose end may be the buffer's). */
+static LLVMValueRef span_load(cg *c, int buf, dlc_expr *const *idx, int nidx, int var, LLVMValueRef lo,
+                              int64_t span) {
+    int64_t wide = 1;
+    while (wide < span) wide *= 2;
+    LLVMTypeRef wt = LLVMVectorType(c->t_f32, (unsigned)wide);
+    LLVMValueRef mask[VEC_MAX_LANES * VEC_MAX_STRIDE];
+    for (int e = 0; e < wide; e++) mask[e] = LLVMConstInt(c->t_i1, e < span, 0);
+    LLVMTypeRef ovl[2] = {wt, c->t_ptr};
+    LLVMValueRef args[4] = {lane_addr(c, buf, idx, nidx, var, lo, 0), LLVMConstInt(c->t_i32, 4, 0),
+                            LLVMConstVector(mask, (unsigned)wide), LLVMGetPoison(wt)};
+    return call_intrinsic(c, "llvm.masked.load", ovl, 2, args, 4);
+}
+
+/* Lane l of the result is element off + k*l of the span loaded by span_load. */
+static LLVMValueRef pick_lanes(cg *c, LLVMValueRef all, int64_t off, int64_t k, int lanes) {
+    LLVMValueRef pick[VEC_MAX_LANES];
+    for (int l = 0; l < lanes; l++) pick[l] = LLVMConstInt(c->t_i32, (unsigned long long)(off + k * l), 0);
+    return LLVMBuildShuffleVector(c->b, all, LLVMGetPoison(LLVMTypeOf(all)), LLVMConstVector(pick, (unsigned)lanes), "");
+}
+
 /* Lanes k elements apart (a stride-2 convolution's input row) as one contiguous load of the
- * span they cover, masked to end at the last lane's element (the span's tail may lie past the
- * buffer), and a shuffle picking every k-th element: vpermt2ps on AVX-512, where a gather
- * loads lane by lane (MobileNetV2's stride-2 depthwise rows ran 4x slower gathered). */
+ * span they cover and a shuffle picking every k-th element: vpermt2ps on AVX-512, where a
+ * gather loads lane by lane (MobileNetV2's stride-2 depthwise rows ran 4x slower gathered). */
 static LLVMValueRef strided_load(cg *c, int buf, dlc_expr *const *idx, int nidx, int var, LLVMValueRef lo,
                                  int lanes, int k) {
-    int span = lanes * k;
-    LLVMTypeRef wide = LLVMVectorType(c->t_f32, (unsigned)span);
-    LLVMValueRef mask[VEC_MAX_LANES * VEC_MAX_STRIDE], pick[VEC_MAX_LANES];
-    for (int e = 0; e < span; e++) mask[e] = LLVMConstInt(c->t_i1, e <= (lanes - 1) * k, 0);
-    for (int l = 0; l < lanes; l++) pick[l] = LLVMConstInt(c->t_i32, (unsigned long long)(l * k), 0);
-    LLVMTypeRef ovl[2] = {wide, c->t_ptr};
-    LLVMValueRef args[4] = {lane_addr(c, buf, idx, nidx, var, lo, 0), LLVMConstInt(c->t_i32, 4, 0),
-                            LLVMConstVector(mask, (unsigned)span), LLVMGetPoison(wide)};
-    LLVMValueRef all = call_intrinsic(c, "llvm.masked.load", ovl, 2, args, 4);
-    return LLVMBuildShuffleVector(c->b, all, LLVMGetPoison(wide), LLVMConstVector(pick, (unsigned)lanes), "");
+    return pick_lanes(c, span_load(c, buf, idx, nidx, var, lo, (int64_t)(lanes - 1) * k + 1), 0, k, lanes);
 }
 
 /* Loads buf[idx] for every lane: broadcast, contiguous vector or gathered lanes. */
@@ -1418,7 +1431,7 @@ static bool same_row(const dlc_expr *a, const dlc_expr *b, int64_t *d) {
 
 typedef struct strided_loads {
     const dlc_loop_func *f;
-    int var, lanes;
+    int var;
     const dlc_expr *loads[VEC_MAX_GROUP];
     int n;
 } strided_loads;
@@ -1435,7 +1448,7 @@ static void find_strided(dlc_expr *e, void *user) {
 /* Emits the chunk's strided loads that share a row with another (see above) into c->vec_done. */
 static void load_strided_rows(cg *c, const dlc_expr *value, int var, LLVMValueRef lo, int lanes) {
     if (some_lanes(c, lanes)) return;
-    strided_loads sl = {.f = c->f, .var = var, .lanes = lanes};
+    strided_loads sl = {.f = c->f, .var = var};
     dlc_expr_walk((dlc_expr *)value, find_strided, &sl);
     bool used[VEC_MAX_GROUP] = {false};
     for (int i = 0; i < sl.n; i++) {
@@ -1452,24 +1465,14 @@ static void load_strided_rows(cg *c, const dlc_expr *value, int var, LLVMValueRe
             }
         int64_t k = 0;
         access_coef(c->f, sl.loads[i]->load.buf, sl.loads[i]->load.idx, sl.loads[i]->load.nidx, var, &k);
-        int64_t span = highest - lowest + k * (lanes - 1) + 1, wide = 1;
-        while (wide < span) wide *= 2;
-        if (nm < 2 || wide > VEC_MAX_LANES * VEC_MAX_STRIDE) continue;
+        int64_t span = highest - lowest + k * (lanes - 1) + 1;
+        if (nm < 2 || span > VEC_MAX_LANES * VEC_MAX_STRIDE) continue;
         for (int m = 0; m < nm; m++) used[member[m]] = true;
-        LLVMTypeRef wt = LLVMVectorType(c->t_f32, (unsigned)wide);
-        LLVMValueRef mask[VEC_MAX_LANES * VEC_MAX_STRIDE], pick[VEC_MAX_LANES];
-        for (int e = 0; e < wide; e++) mask[e] = LLVMConstInt(c->t_i1, e < span, 0);
         const dlc_expr *fl = sl.loads[first];
-        LLVMTypeRef ovl[2] = {wt, c->t_ptr};
-        LLVMValueRef args[4] = {lane_addr(c, fl->load.buf, fl->load.idx, fl->load.nidx, var, lo, 0),
-                                LLVMConstInt(c->t_i32, 4, 0), LLVMConstVector(mask, (unsigned)wide), LLVMGetPoison(wt)};
-        LLVMValueRef all = call_intrinsic(c, "llvm.masked.load", ovl, 2, args, 4);
+        LLVMValueRef all = span_load(c, fl->load.buf, fl->load.idx, fl->load.nidx, var, lo, span);
         for (int m = 0; m < nm; m++) {
-            for (int l = 0; l < lanes; l++)
-                pick[l] = LLVMConstInt(c->t_i32, (unsigned long long)(off[m] - lowest + k * l), 0);
             c->vec_done[c->nvec_done] = sl.loads[member[m]];
-            c->vec_done_val[c->nvec_done++] =
-                LLVMBuildShuffleVector(c->b, all, LLVMGetPoison(wt), LLVMConstVector(pick, (unsigned)lanes), "");
+            c->vec_done_val[c->nvec_done++] = pick_lanes(c, all, off[m] - lowest, k, lanes);
         }
     }
 }
