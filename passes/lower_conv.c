@@ -7,7 +7,7 @@
  *
  * Padding is an affine guard on the input position, emitted only on the sides where the
  * window can leave the input (the CPU's explicit-pad moves it into a Pad beforehand); a
- * unit-stride depthwise convolution marked by split-depthwise (the CPU's) splits its outputs
+ * depthwise convolution marked by split-depthwise (the CPU's) splits its outputs
  * instead (dw_assign). A Conv marked winograd = 2 by the CPU's winograd-conv runs as
  * Winograd's F(2x2, 3x3) (lower_winograd.c).
  *
@@ -400,13 +400,15 @@ static int lower_conv(dlc_lw_ctx *c, const dlc_node *n) {
         iv = dlc_lw_const(t, 0);
     }
     bool split = group > 1 && Cg == 1 && dlc_node_attr_int(n, "interior_split", 0);
-    /* depthwise, unit stride: the interior and its border boxes (blk == 0 here) */
+    /* depthwise, split: each output stored once in boxes (dw_assign), or, for a large
+     * unit-stride window, accumulated tap by tap after the init (blk == 0 here) */
     dlc_expr *dch = split ? (Mg == 1 ? dlc_lw_v(vm) : dlc_expr_binary(DLC_BIN_FLOORDIV, dlc_lw_v(vm), dlc_expr_index(Mg)))
                           : NULL;
     dw_ctx dc = {c, &cg, c->vbuf[xi], c->vbuf[wi], c->vbuf[yi], dlc_lw_v(vn), dlc_lw_v(vm), dch,
                  y->dims + 2, x->dims + 2, ns.inner};
-    split = split && (unit_stride(&cg) || dw_assignable(&dc));
-    if (split && dw_assignable(&dc)) {
+    bool assign = split && dw_assignable(&dc);
+    split = assign || (split && unit_stride(&cg));
+    if (assign) {
         dw_assign(&dc, bv ? iv : NULL);
         dlc_expr_free(iv);
     } else {
