@@ -143,7 +143,7 @@ static void drop_body(LLVMValueRef fn) {
     LLVMSetLinkage(fn, LLVMExternalLinkage);
 }
 
-/* Constants smaller than this many bytes (a bias, a scalar) stay in every part, private, so
+/* Constants of fewer elements than this (a bias, a scalar) stay in every part, private, so
  * that each part's optimiser can still fold loads of them. */
 #define SPLIT_SHARED_CONST 4096
 
