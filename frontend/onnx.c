@@ -203,6 +203,11 @@ static int add_attr(loader *L, int ni, const Onnx__AttributeProto *a) {
     } while (0)
     if (!*aname) ATTR_FAIL("attribute has no name");
     if (dlc_node_attr(n, aname)) ATTR_FAIL("appears twice");
+    /* The attributes dlc's own passes set on standard ops (docs/canonical-graph.md) change
+     * what the weights mean: from a model they would compute something else than ONNX says. */
+    static const char *const dlc_own[] = {"weight_block", "winograd", "interior_split"};
+    for (size_t k = 0; !n->domain[0] && k < sizeof dlc_own / sizeof *dlc_own; k++)
+        if (strcmp(aname, dlc_own[k]) == 0) ATTR_FAIL("is not an ONNX attribute (dlc's passes set it)");
     if (a->ref_attr_name && *a->ref_attr_name)
         ATTR_FAIL("refers to function attribute '%s' (only valid inside functions)",
                   a->ref_attr_name);

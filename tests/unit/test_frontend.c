@@ -940,6 +940,16 @@ Test(frontend, node_errors) {
     node_new(m, "Relu", "a", "q", "p");
     node_new(m, "Relu", "b", "p", "q");
     expect_error(m, NULL, "cycle", NULL);
+    /* the attributes dlc's own passes set (they say the weights are packed or transformed) */
+    const char *own[] = {"winograd", "weight_block", "interior_split"};
+    for (int k = 0; k < 3; k++) {
+        m = conv_model();
+        Onnx__NodeProto *conv = m->graph->node[m->graph->n_node - 1];
+        attr_new(conv, own[k], ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INT)->i = 2;
+        char frag[64];
+        snprintf(frag, sizeof frag, "attribute '%s'", own[k]);
+        expect_error(m, NULL, frag, "not an ONNX attribute");
+    }
 }
 
 /* ---- real models from the ONNX test data ---- */
